@@ -1,0 +1,213 @@
+"""Fixtures for the integration suite: a real sendgated started as root on
+loopback with a test configuration in a temporary directory.
+
+SENDGATE_BUILD points at the build directory (default ../../build).
+SENDGATE_STRACE=1 runs every daemon under strace (seccomp in log mode) and
+prints, at the end of the session, the system calls each process made after
+its filter was loaded: that is how the allow-lists in */*_sandbox.c are
+measured.
+"""
+import collections
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.environ.get("SENDGATE_BUILD", os.path.join(TOP, "build"))
+SENDGATED = os.path.join(BUILD, "sendgated")
+SENDGATECTL = os.path.join(BUILD, "sendgatectl")
+STRACE = os.environ.get("SENDGATE_STRACE") == "1"
+
+CHILDREN = ["smtp", "lka", "queue", "mta", "signer", "control"]
+PROCESSES = ["parent"] + CHILDREN
+
+_syscalls = collections.defaultdict(set)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-days", "2", "-subj", "/CN=localhost",
+         "-keyout", str(d / "relay.key"), "-out", str(d / "relay.crt")],
+        check=True, capture_output=True)
+    os.chmod(d / "relay.key", 0o600)
+    return d
+
+
+class Relay:
+    """One sendgated instance with its own directories and ports."""
+
+    def __init__(self, base, pki):
+        self.base = base
+        self.pki = pki
+        self.socket = str(base / "sendgated.sock")
+        self.conf = str(base / "sendgated.conf")
+        self.log = str(base / "sendgated.log")
+        self.ports = (free_port(), free_port())
+        self.proc = None
+        self.dirs = {
+            "queue": str(base / "spool"),
+            "state": str(base / "state"),
+            "keys": str(base / "keys"),
+            "empty": str(base / "empty"),
+        }
+        self.extra = ""
+
+    def write_conf(self):
+        with open(self.conf, "w") as f:
+            f.write(f"""# integration test relay
+hostname relay.test
+queue "{self.dirs['queue']}"
+state "{self.dirs['state']}"
+keys "{self.dirs['keys']}"
+empty "{self.dirs['empty']}"
+socket "{self.socket}"
+pki relay cert "{self.pki}/relay.crt" key "{self.pki}/relay.key"
+listen on 127.0.0.1 port {self.ports[0]} tls pki relay
+listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
+{self.extra}""")
+
+    def start(self, wait=True, args=()):
+        self.write_conf()
+        cmd = [SENDGATED, "-d", "-v", "-f", self.conf] + list(args)
+        if STRACE:
+            self.trace = str(self.base / "trace")
+            cmd = ["strace", "-f", "-ff", "-qq", "-o", self.trace] + \
+                cmd + ["-L"]
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=self.logf)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"sendgated exited {self.proc.returncode}:\n"
+                    + self.logtext())
+            if "ready," in self.logtext():
+                return
+            time.sleep(0.05)
+        raise AssertionError("sendgated not ready:\n" + self.logtext())
+
+    def logtext(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def ctl(self, *args, json_out=False, user=None, check=False):
+        cmd = [SENDGATECTL, "-s", self.socket]
+        if json_out:
+            cmd.append("-j")
+        cmd += list(args)
+        if user is not None:
+            cmd = ["setpriv"] + user + ["--"] + cmd
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if check:
+            assert r.returncode == 0, r.stderr
+        return r
+
+    def status(self):
+        r = self.ctl("show", "status", json_out=True, check=True)
+        return {p["name"]: p for p in json.loads(r.stdout)["processes"]}
+
+    def pids(self):
+        return {name: p["pid"] for name, p in self.status().items()}
+
+    def wait_exit(self, timeout=20):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("sendgated did not exit:\n"
+                                 + self.logtext())
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.wait_exit()
+
+    def collect_trace(self):
+        """Syscalls each child made after loading its seccomp filter."""
+        if not STRACE:
+            return
+        for name in os.listdir(self.base):
+            if not name.startswith("trace."):
+                continue
+            proc, after = None, False
+            with open(self.base / name, errors="replace") as f:
+                for line in f:
+                    m = re.match(r'execve\("[^"]*", \["sendgated", "-x", '
+                                 r'"(\w+)"', line)
+                    if m:
+                        proc = m.group(1)
+                    if line.startswith("seccomp("):
+                        after = True
+                        continue
+                    if after and proc:
+                        m = re.match(r"(\w+)\(", line)
+                        if m:
+                            _syscalls[proc].add(m.group(1))
+
+
+@pytest.fixture
+def relay_factory(pki):
+    # Not pytest's tmp_path: its parent is mode 0700, and the tests run
+    # sendgatectl as an unprivileged member of _sendgatectl, who must be
+    # able to reach the socket.
+    top = pathlib.Path(tempfile.mkdtemp(prefix="sendgate-test-", dir="/tmp"))
+    os.chmod(top, 0o755)
+    made = []
+
+    def make(name="relay"):
+        base = top / name
+        base.mkdir()
+        os.chmod(base, 0o755)
+        r = Relay(base, pki)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.stop()
+        if getattr(r, "logf", None):
+            r.logf.close()
+        r.collect_trace()
+    shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture
+def relay(relay_factory):
+    return relay_factory().start()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not STRACE:
+        return
+    out = os.path.join(HERE, "sandbox-syscalls.txt")
+    with open(out, "w") as f:
+        for proc in sorted(_syscalls):
+            f.write(f"{proc}: {' '.join(sorted(_syscalls[proc]))}\n")
+    print(f"\nsyscalls per process written to {out}")
