@@ -35,6 +35,8 @@ m_put(struct msg_out *m, const void *p, size_t len)
 		m->overflow = 1;
 		return;
 	}
+	if (len == 0)
+		return;		/* p may be NULL for empty data */
 	memcpy(m->buf + m->len, p, len);
 	m->len += len;
 }
@@ -263,7 +265,8 @@ m_get_data(struct msg_in *m, void *dst, size_t dstsize, size_t *lenp)
 		return -1;
 	if (len > dstsize)
 		return m_fail(m, "data too long");
-	memcpy(dst, d, len);
+	if (len > 0)
+		memcpy(dst, d, len);
 	*lenp = len;
 	return 0;
 }
