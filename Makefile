@@ -91,10 +91,12 @@ integration: all
 	cd regress/integration && SENDGATE_BUILD=$(CURDIR)/$(BUILD) \
 	    $(PY) -m pytest -q -p no:cacheprovider .
 
+# The fuzz corpora are replayed with gcc as regression tests (no clang).
 check: deps-test
 	$(MAKE) all lint-man
 	$(MAKE) unit
 	$(MAKE) unit-asan
+	$(MAKE) -C regress/fuzz replay
 	$(MAKE) integration
 
 lint-man:

@@ -28,7 +28,7 @@ struct imsg {
 	uint32_t	 peerid;
 	uint32_t	 pid;
 	int		 fd;		/* -1 when none; owned by the receiver */
-	const uint8_t	*data;		/* payload, valid until the next get */
+	const uint8_t	*data;		/* payload, valid until the next read */
 	size_t		 len;		/* payload length */
 };
 

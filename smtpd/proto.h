@@ -15,7 +15,11 @@
 #include "imsg.h"
 #include "proc.h"
 
-#define PROTO_VERSION	1
+#define PROTO_VERSION	2
+
+#define PROTO_PARAMS_MAX	32	/* key/value pairs in a command */
+#define PROTO_KEY_MAX		32
+#define PROTO_VALUE_MAX		1024
 
 enum imsg_type {
 	IMSG_NONE = 0,
@@ -53,6 +57,38 @@ enum imsg_type {
 	IMSG_CONTROL_FAIL,
 	/* control -> sendgatectl: IMSG_PARENT_STATUS_RESULT, forwarded */
 	IMSG_CONTROL_STATUS_RESULT,
+
+	/*
+	 * sendgatectl -> control: a command for another process.
+	 * u32 protocol version, string command (e.g. "connector.add"),
+	 * u32 n, then n times: string key, string value
+	 */
+	IMSG_CTL_COMMAND,
+	/*
+	 * control -> lka: u64 reqid, int uid of the client, then the
+	 * command as in IMSG_CTL_COMMAND after the version
+	 */
+	IMSG_CONTROL_COMMAND,
+	/*
+	 * lka -> control: one row of an answer.  u64 reqid, string kind,
+	 * u8 single (1: one object, 0: an item of a list), then fields:
+	 * string key, u8 type ('s' or 'i'), string or i64 value; the list
+	 * ends with an empty key.
+	 */
+	IMSG_LKA_ROW,
+	/* lka -> control: end of an answer. u64 reqid, int status, string */
+	IMSG_LKA_DONE,
+	/* control -> sendgatectl: IMSG_LKA_ROW, forwarded */
+	IMSG_CONTROL_ROW,
+	/* control -> sendgatectl: IMSG_LKA_DONE, forwarded */
+	IMSG_CONTROL_DONE,
+
+	/* lka -> signer: u64 reqid, string domain, string selector, string alg */
+	IMSG_LKA_DKIM_KEYGEN,
+	/* signer -> lka: u64 reqid, int ok, string public key (p=) or error */
+	IMSG_SIGNER_DKIM_KEY,
+	/* lka -> signer: string domain, string selector, string alg */
+	IMSG_LKA_DKIM_KEYDEL,
 
 	IMSG_TYPE_COUNT
 };
