@@ -56,7 +56,7 @@ $(BUILD)/sendgated: $(BUILD)/smtpd/sendgated.o $(LIB)
 $(BUILD)/sendgatectl: $(BUILD)/control/sendgatectl.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/regress/%: regress/unit/%.c $(LIB) $(HDRS) regress/unit/unit.h
+$(BUILD)/regress/%: regress/unit/%.c $(LIB) $(HDRS) $(wildcard regress/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iregress/unit $(ALL_LDFLAGS) -o $@ $< $(LIB) \
 	    $(PKG_LIBS) -lcmocka

@@ -4,8 +4,9 @@
  * config_parse_stream() reads the file into memory (capped), fills in the
  * defaults, lets the grammar (parse.y) apply the statements and then checks
  * what no single statement can: that every pki has both files, that every
- * listener names a pki that exists, and that no two listeners share an
- * address and port.  Also here: the value parsers later statements share.
+ * listener names a pki that exists, that no two listeners share an
+ * address and port, and that the spf include name derived from the host
+ * name fits.  Also here: the value parsers the statements share.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -40,8 +41,8 @@ config_error(FILE *errf, const char *name, int line, const char *fmt, ...)
 	fputc('\n', errf);
 }
 
-int
-config_valid_hostname(const char *s)
+static int
+valid_name(const char *s, int underscore)
 {
 	size_t	len = strlen(s), label = 0, i;
 
@@ -55,12 +56,25 @@ config_valid_hostname(const char *s)
 			label = 0;
 		} else if ((s[i] >= 'a' && s[i] <= 'z') ||
 		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-')
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		    (s[i] == '_' && underscore))
 			label++;
 		else
 			return 0;
 	}
 	return 1;
+}
+
+int
+config_valid_hostname(const char *s)
+{
+	return valid_name(s, 0);
+}
+
+int
+config_valid_dnsname(const char *s)
+{
+	return valid_name(s, 1);
 }
 
 /*
@@ -93,6 +107,24 @@ config_new(void)
 	    sizeof(conf->signer_user));
 	strlcpy(conf->ctl_group, CONFIG_DEFAULT_CTLGROUP,
 	    sizeof(conf->ctl_group));
+
+	conf->limits.messages[WINDOW_MINUTE] = CONFIG_DEFAULT_MSG_MINUTE;
+	conf->limits.messages[WINDOW_HOUR] = CONFIG_DEFAULT_MSG_HOUR;
+	conf->limits.messages[WINDOW_DAY] = CONFIG_DEFAULT_MSG_DAY;
+	conf->limits.recipients[WINDOW_MINUTE] = CONFIG_DEFAULT_RCPT_MINUTE;
+	conf->limits.recipients[WINDOW_HOUR] = CONFIG_DEFAULT_RCPT_HOUR;
+	conf->limits.recipients[WINDOW_DAY] = CONFIG_DEFAULT_RCPT_DAY;
+	conf->limits.message_size = CONFIG_DEFAULT_MSG_SIZE;
+	conf->limits.rcpt_per_message = CONFIG_DEFAULT_RCPT_PER_MSG;
+	strlcpy(conf->verify_prefix, CONFIG_DEFAULT_VERIFY_PREFIX,
+	    sizeof(conf->verify_prefix));
+	conf->verify_grace = CONFIG_DEFAULT_GRACE;
+	/* spf_include stays empty: config_check() derives it. */
+	strlcpy(conf->dkim_selector, CONFIG_DEFAULT_DKIM_SELECTOR,
+	    sizeof(conf->dkim_selector));
+	conf->dkim_algs = CONFIG_DKIM_RSA | CONFIG_DKIM_ED25519;
+	conf->checks_every = CONFIG_DEFAULT_CHECKS_EVERY;
+	conf->checks_inflight = CONFIG_DEFAULT_CHECKS_INFLIGHT;
 	return conf;
 }
 
@@ -153,6 +185,18 @@ config_check(struct sendgated_conf *conf, const char *name, FILE *errf)
 				break;
 			}
 		}
+	}
+	/*
+	 * "_spf." and the host name, which a hostname statement may have
+	 * made too long; the default host name is short enough.
+	 */
+	if (conf->spf_include[0] == '\0' &&
+	    (size_t)snprintf(conf->spf_include, sizeof(conf->spf_include),
+	    "_spf.%s", conf->hostname) >= sizeof(conf->spf_include)) {
+		config_error(errf, name, conf->hostname_line, "hostname: too "
+		    "long for the default spf include (max %zu bytes)",
+		    sizeof(conf->spf_include) - 1 - strlen("_spf."));
+		errors++;
 	}
 	return errors;
 }
@@ -369,4 +413,32 @@ int
 config_parse_size(const char *s, uint64_t *bytes)
 {
 	return parse_scaled(s, size_units, UINT64_MAX, bytes);
+}
+
+static void
+format_scaled(char *buf, size_t size, uint64_t n, const struct unit *units)
+{
+	const struct unit	*u, *best = NULL;
+
+	for (u = units; n != 0 && u->suffix != '\0'; u++)
+		if (n % u->factor == 0 &&
+		    (best == NULL || u->factor > best->factor))
+			best = u;
+	if (best == NULL)
+		snprintf(buf, size, "%llu", (unsigned long long)n);
+	else
+		snprintf(buf, size, "%llu%c",
+		    (unsigned long long)(n / best->factor), best->suffix);
+}
+
+void
+config_format_duration(char *buf, size_t size, int64_t seconds)
+{
+	format_scaled(buf, size, seconds, duration_units);
+}
+
+void
+config_format_size(char *buf, size_t size, uint64_t bytes)
+{
+	format_scaled(buf, size, bytes, size_units);
 }

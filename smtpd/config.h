@@ -53,9 +53,57 @@ struct config_listen {
 	int			 line;
 };
 
+/*
+ * Per-connector limits.  The config's "limit" statements set the
+ * defaults; sendgatectl connector limit overrides them per connector.
+ * A value of 0 means "no limit" for the counters.
+ */
+enum config_window {
+	WINDOW_MINUTE,
+	WINDOW_HOUR,
+	WINDOW_DAY,
+	WINDOW_COUNT
+};
+
+struct config_limits {
+	uint64_t		 messages[WINDOW_COUNT];
+	uint64_t		 recipients[WINDOW_COUNT];
+	uint64_t		 message_size;		/* bytes */
+	uint64_t		 rcpt_per_message;
+};
+
+#define CONFIG_DEFAULT_MSG_MINUTE	120
+#define CONFIG_DEFAULT_MSG_HOUR		500
+#define CONFIG_DEFAULT_MSG_DAY		2000
+#define CONFIG_DEFAULT_RCPT_MINUTE	600
+#define CONFIG_DEFAULT_RCPT_HOUR	2000
+#define CONFIG_DEFAULT_RCPT_DAY		10000
+#define CONFIG_DEFAULT_MSG_SIZE		(35ULL * 1024 * 1024)
+#define CONFIG_DEFAULT_RCPT_PER_MSG	100
+
+#define CONFIG_DEFAULT_VERIFY_PREFIX	"sendgate"
+#define CONFIG_DEFAULT_DKIM_SELECTOR	"sendgate"
+#define CONFIG_DEFAULT_GRACE		(24 * 3600)
+#define CONFIG_DEFAULT_CHECKS_EVERY	3600
+#define CONFIG_DEFAULT_CHECKS_INFLIGHT	50
+
+#define CONFIG_DKIM_RSA			0x01	/* rsa-sha256 */
+#define CONFIG_DKIM_ED25519		0x02	/* ed25519-sha256 */
+
+#define CONFIG_RESOLVERS_MAX		8
+#define CONFIG_RELAY_ADDRS_MAX		16
+
+struct config_resolver {
+	struct sockaddr_storage	 ss;	/* address and port */
+	socklen_t		 sslen;
+	char			 addr[64];
+	uint16_t		 port;
+};
+
 struct sendgated_conf {
 	char			 path[PATH_MAX];	/* file read */
 	char			 hostname[CONFIG_HOSTNAME_MAX + 1];
+	int			 hostname_line;	/* 0: the default */
 	char			 queue_dir[PATH_MAX];
 	char			 state_dir[PATH_MAX];
 	char			 keys_dir[PATH_MAX];
@@ -67,6 +115,21 @@ struct sendgated_conf {
 	char			 ctl_group[CONFIG_NAME_MAX];
 	TAILQ_HEAD(, config_pki) pkis;
 	TAILQ_HEAD(, config_listen) listeners;
+
+	struct config_limits	 limits;		/* connector defaults */
+	char			 verify_prefix[CONFIG_NAME_MAX];
+	int64_t			 verify_grace;		/* seconds */
+	char			 spf_include[CONFIG_HOSTNAME_MAX + 1];
+	char			 dkim_selector[CONFIG_NAME_MAX];
+	int			 dkim_algs;		/* CONFIG_DKIM_* */
+	int64_t			 checks_every;		/* seconds */
+	int			 checks_inflight;
+	int			 require_spf;
+	int			 require_dkim;
+	struct config_resolver	 resolvers[CONFIG_RESOLVERS_MAX];
+	int			 nresolvers;
+	struct sockaddr_storage	 relay_addrs[CONFIG_RELAY_ADDRS_MAX];
+	int			 nrelay_addrs;
 };
 
 /*
@@ -91,8 +154,21 @@ struct config_pki *config_pki_find(struct sendgated_conf *, const char *);
 int	 config_parse_duration(const char *, int64_t *);
 int	 config_parse_size(const char *, uint64_t *);
 
-/* 1 if s is a host name: dot-separated labels of letters, digits, '-'. */
+/*
+ * The other way: the largest unit that divides the value exactly, so that
+ * 86400 is "1d", 2147483648 "2G" and 0 "0".  buf holds CONFIG_FORMAT_MAX.
+ */
+#define CONFIG_FORMAT_MAX	24
+void	 config_format_duration(char *, size_t, int64_t);
+void	 config_format_size(char *, size_t, uint64_t);
+
+/*
+ * 1 if s is a host name: dot-separated labels of letters, digits, '-',
+ * no '-' at either end of a label.  config_valid_dnsname() also takes
+ * '_', as in the names of SPF records (_spf.example.com).
+ */
 int	 config_valid_hostname(const char *);
+int	 config_valid_dnsname(const char *);
 
 /*
  * The grammar (parse.y), for config_parse_stream(): parses len bytes of

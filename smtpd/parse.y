@@ -1,17 +1,12 @@
 /*
- * sendgated.conf: the grammar and its lexer.
+ * sendgated.conf: the grammar.
  *
  * config_grammar() reads bytes already in memory (config.c reads the file,
  * sets the defaults before and runs the cross-statement checks after) and
- * fills the configuration it is given.  Statements end at a newline; a
- * backslash before a newline joins two lines; '#' starts a comment that
- * runs to the end of the line, backslashes included.  Every error is
- * written as "name:line: message" and the parser resumes at the next
- * newline, so one run reports every bad line.
- *
- * The parser state below exists only during config_grammar(): every string
- * the lexer makes comes from one arena freed when the parse ends, so error
- * recovery, which drops tokens on the floor, cannot leak them.
+ * fills the configuration it is given; the lexer (config_lex.c) makes the
+ * tokens, expands macros and counts the errors.  Every error is written
+ * as "name:line: message" and the parser resumes at the next newline, so
+ * one run reports every bad line.
  */
 
 %{
@@ -22,7 +17,6 @@
 #include <netinet/in.h>
 
 #include <netdb.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,24 +24,27 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_lex.h"
 
 #define YY_NO_LEAKS	1	/* byacc: free its stack when yyparse returns */
 
-#define PARSE_LINE_MAX	8192	/* bytes of a physical line, without newline */
-#define PARSE_TOKEN_MAX	8192	/* bytes of one token, continuations joined */
-#define PARSE_PKI_MAX	63	/* pki name */
-#define PARSE_USER_MAX	32	/* user and group names */
-#define PARSE_SHOW_MAX	64	/* bytes of a value quoted in a message */
+#define PARSE_PKI_MAX		63	/* pki name */
+#define PARSE_USER_MAX		32	/* user and group names */
+#define PARSE_PREFIX_MAX	32	/* verification prefix */
+#define PARSE_SELECTOR_MAX	40	/* dkim selector, before "-ed25519" */
+#define PARSE_RATE_MAX		1000000000000ULL  /* messages, recipients */
+#define PARSE_RCPT_MAX		100000	/* recipients per message */
+#define PARSE_SIZE_MIN		1024ULL
+#define PARSE_SIZE_MAX		(2ULL << 30)
+#define PARSE_GRACE_MAX		(365ULL * 24 * 3600)
+#define PARSE_EVERY_MAX		(7ULL * 24 * 3600)
+#define PARSE_INFLIGHT_MAX	1000	/* checks at once */
+#define PARSE_DNS_PORT		53	/* of a resolver without port */
 
-#define LEX_BAD		(-2)	/* getbyte(): bad byte, error reported */
-
-struct token {
-	char	*string;	/* STRING and NUMBER (its digits) */
-	int64_t	 number;	/* NUMBER */
-	int	 lineno;	/* where the token starts */
-};
-
-/* Statements that set one value each; a second one is an error. */
+/*
+ * Statements that may be given once: a second one is an error.  All but
+ * the last three set one value each, as settings[] says.
+ */
 enum setting {
 	SET_HOSTNAME,
 	SET_QUEUE,
@@ -59,6 +56,25 @@ enum setting {
 	SET_QUEUE_USER,
 	SET_SIGNER_USER,
 	SET_CTL_GROUP,
+	SET_MSG_MINUTE,		/* these three and the next three */
+	SET_MSG_HOUR,		/* in the order of enum config_window */
+	SET_MSG_DAY,
+	SET_RCPT_MINUTE,
+	SET_RCPT_HOUR,
+	SET_RCPT_DAY,
+	SET_RCPT_PER_MSG,
+	SET_SIZE,
+	SET_VERIFY_PREFIX,
+	SET_VERIFY_GRACE,
+	SET_SPF_INCLUDE,
+	SET_DKIM_SELECTOR,
+	SET_CHECKS_EVERY,
+	SET_CHECKS_INFLIGHT,
+	SET_REQUIRE_SPF,
+	SET_REQUIRE_DKIM,
+	SET_DKIM_ALGS,		/* lists: read by their own functions */
+	SET_RESOLVER,
+	SET_RELAY_ADDRESS,
 	SET_COUNT
 };
 
@@ -68,7 +84,14 @@ enum value_kind {
 	VALUE_PATH,		/* absolute, shorter than PATH_MAX */
 	VALUE_SOCKET,		/* absolute, fits sun_path */
 	VALUE_USER,
-	VALUE_GROUP
+	VALUE_GROUP,
+	VALUE_LABEL,		/* a DNS label of [a-z0-9-], at most max */
+	VALUE_DNSNAME,		/* a host name, '_' allowed */
+	VALUE_NUMBER,		/* digits; int, uint64_t, min to max */
+	VALUE_SIZE,		/* config_parse_size(); uint64_t */
+	VALUE_DURATION,		/* config_parse_duration(); int64_t */
+	VALUE_FLAG,		/* no value; the int is set to 1 */
+	VALUE_LIST
 };
 
 #define CONF_FIELD(f)	offsetof(struct sendgated_conf, f), \
@@ -79,6 +102,7 @@ static const struct {
 	enum value_kind	 kind;
 	size_t		 off;		/* field of struct sendgated_conf */
 	size_t		 size;
+	uint64_t	 min, max;	/* numbers; max: length of a label */
 } settings[SET_COUNT] = {
 	[SET_HOSTNAME] =	{ "hostname", VALUE_HOSTNAME,
 				    CONF_FIELD(hostname) },
@@ -95,57 +119,67 @@ static const struct {
 				    CONF_FIELD(signer_user) },
 	[SET_CTL_GROUP] =	{ "group control", VALUE_GROUP,
 				    CONF_FIELD(ctl_group) },
+	[SET_MSG_MINUTE] =	{ "limit messages per minute", VALUE_NUMBER,
+				    CONF_FIELD(limits.messages[WINDOW_MINUTE]),
+				    0, PARSE_RATE_MAX },
+	[SET_MSG_HOUR] =	{ "limit messages per hour", VALUE_NUMBER,
+				    CONF_FIELD(limits.messages[WINDOW_HOUR]),
+				    0, PARSE_RATE_MAX },
+	[SET_MSG_DAY] =		{ "limit messages per day", VALUE_NUMBER,
+				    CONF_FIELD(limits.messages[WINDOW_DAY]),
+				    0, PARSE_RATE_MAX },
+	[SET_RCPT_MINUTE] =	{ "limit recipients per minute", VALUE_NUMBER,
+				    CONF_FIELD(limits.recipients[WINDOW_MINUTE]),
+				    0, PARSE_RATE_MAX },
+	[SET_RCPT_HOUR] =	{ "limit recipients per hour", VALUE_NUMBER,
+				    CONF_FIELD(limits.recipients[WINDOW_HOUR]),
+				    0, PARSE_RATE_MAX },
+	[SET_RCPT_DAY] =	{ "limit recipients per day", VALUE_NUMBER,
+				    CONF_FIELD(limits.recipients[WINDOW_DAY]),
+				    0, PARSE_RATE_MAX },
+	[SET_RCPT_PER_MSG] =	{ "limit recipients per message", VALUE_NUMBER,
+				    CONF_FIELD(limits.rcpt_per_message),
+				    1, PARSE_RCPT_MAX },
+	[SET_SIZE] =		{ "limit size", VALUE_SIZE,
+				    CONF_FIELD(limits.message_size),
+				    PARSE_SIZE_MIN, PARSE_SIZE_MAX },
+	[SET_VERIFY_PREFIX] =	{ "verification prefix", VALUE_LABEL,
+				    CONF_FIELD(verify_prefix),
+				    0, PARSE_PREFIX_MAX },
+	[SET_VERIFY_GRACE] =	{ "verification grace", VALUE_DURATION,
+				    CONF_FIELD(verify_grace),
+				    0, PARSE_GRACE_MAX },
+	[SET_SPF_INCLUDE] =	{ "spf include", VALUE_DNSNAME,
+				    CONF_FIELD(spf_include) },
+	[SET_DKIM_SELECTOR] =	{ "dkim selector", VALUE_LABEL,
+				    CONF_FIELD(dkim_selector),
+				    0, PARSE_SELECTOR_MAX },
+	[SET_CHECKS_EVERY] =	{ "checks every", VALUE_DURATION,
+				    CONF_FIELD(checks_every),
+				    1, PARSE_EVERY_MAX },
+	[SET_CHECKS_INFLIGHT] =	{ "checks concurrency", VALUE_NUMBER,
+				    CONF_FIELD(checks_inflight),
+				    1, PARSE_INFLIGHT_MAX },
+	[SET_REQUIRE_SPF] =	{ "require spf", VALUE_FLAG,
+				    CONF_FIELD(require_spf) },
+	[SET_REQUIRE_DKIM] =	{ "require dkim", VALUE_FLAG,
+				    CONF_FIELD(require_dkim) },
+	[SET_DKIM_ALGS] =	{ "dkim algorithms", VALUE_LIST },
+	[SET_RESOLVER] =	{ "resolver", VALUE_LIST },
+	[SET_RELAY_ADDRESS] =	{ "relay address", VALUE_LIST },
 };
 
-/* What the first token of a statement was, for syntax error messages. */
-enum first_kind {
-	FIRST_OTHER,
-	FIRST_KEYWORD,
-	FIRST_WORD		/* bare word that is no keyword */
-};
-
-struct arena {
-	struct arena	*next;
-	max_align_t	 align[];
-};
-
-struct macro {
-	struct macro	*next;
+static const struct {
 	const char	*name;
-	const char	*value;
+	int		 bit;
+} dkim_algs[] = {
+	{ "rsa-sha256",		CONFIG_DKIM_RSA },
+	{ "ed25519-sha256",	CONFIG_DKIM_ED25519 },
 };
 
+/* The statement being read; exists only during config_grammar(). */
 static struct {
-	/* input */
-	const char		*buf;
-	size_t			 len;
-	size_t			 pos;
-	int			 lineno;	/* of the byte at pos */
-	size_t			 col;		/* bytes of this line so far */
-	size_t			 prevcol;	/* col before the newline */
-	int			 eof;		/* the final newline was sent */
-
-	/* output */
-	const char		*name;
-	FILE			*errf;
 	struct sendgated_conf	*conf;
-	int			 errors;
-
-	/* the statement being read */
-	int			 newstmt;	/* the next token starts one */
-	int			 recovering;	/* it already has an error */
-	int			 ntok;		/* tokens so far */
-	enum first_kind		 first;
-	int			 firstline;
-	char			 firsttext[PARSE_SHOW_MAX];
-	int			 second;	/* its second token */
-	int			 lasttok;	/* the parser's lookahead */
-	int			 lastline;
-	char			 lasttext[PARSE_SHOW_MAX];
-
-	char			 tokbuf[PARSE_TOKEN_MAX + 1];
-	struct arena		*arena;
-	struct macro		*macros;
 	int			 setline[SET_COUNT];	/* 0: not given */
 
 	/* options of the pki or listen statement being read */
@@ -159,37 +193,47 @@ static struct {
 		enum listen_mode mode_value;
 		struct token	 pkiname;
 	} listen;
+
+	/* the dkim algorithms, resolver or relay address statement */
+	struct {
+		enum setting	 which;
+		int		 n;		/* values so far */
+		int		 bad;		/* one of them was wrong */
+		int		 algs;		/* CONFIG_DKIM_* */
+	} list;
 } ps;
 
 /* Only the parser calls them; byacc's later declarations keep this. */
 static int	 yylex(void);
 static void	 yyerror(const char *);
 
-static void	 parse_verror(int, const char *, va_list)
-		    __attribute__((format(printf, 2, 0)));
-static void	 parse_error(int, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static void	 lex_error(int, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static const char *show(char *, size_t, const char *);
 static void	 setting(enum setting, int, const struct token *);
-static void	 macro_define(const struct token *, const struct token *);
 static void	 pki_option(struct token *, const char *, const struct token *);
 static void	 pki_define(int, const struct token *);
 static void	 listen_port(const struct token *);
 static void	 listen_mode(const struct token *, enum listen_mode);
 static void	 listen_pki(const struct token *);
 static void	 listen_define(int, const struct token *);
+static void	 list_begin(enum setting, int);
+static void	 list_end(int);
+static void	 dkim_alg(const struct token *);
+static void	 resolver_add(const struct token *, const struct token *);
+static void	 relay_address_add(const struct token *);
 %}
 
 %union {
 	struct token	tok;
+	int		window;		/* enum config_window */
 }
 
-%token	<tok>	CERT CONTROL EMPTY GROUP HOSTNAME KEY KEYS LISTEN ON PKI PORT
-%token	<tok>	QUEUE SIGNER SMTPS SOCKET STATE TLS USER
+%token	<tok>	ADDRESS ALGORITHMS CERT CHECKS CONCURRENCY CONTROL DAY DKIM
+%token	<tok>	EMPTY EVERY GRACE GROUP HOSTNAME HOUR INCLUDE KEY KEYS LIMIT
+%token	<tok>	LISTEN MESSAGE MESSAGES MINUTE ON PER PKI PORT PREFIX QUEUE
+%token	<tok>	RECIPIENTS RELAY REQUIRE RESOLVER SELECTOR SIGNER SIZE SMTPS
+%token	<tok>	SOCKET SPF STATE TLS USER VERIFICATION
 %token	<tok>	ERROR STRING NUMBER
 %type	<tok>	string
+%type	<window> window
 
 %%
 
@@ -203,14 +247,19 @@ statement	: macro
 		| setting
 		| pki
 		| listen
+		| list
 		;
 
-/* A value: quoted or bare; a bare number keeps its digits. */
+/*
+ * A value: quoted or bare; a bare number keeps its digits.  "relay" was a
+ * fine value (pki relay) before it became a keyword, and stays one.
+ */
 string		: STRING
 		| NUMBER
+		| RELAY
 		;
 
-macro		: STRING '=' string		{ macro_define(&$1, &$3); }
+macro		: STRING '=' string		{ lex_macro_define(&$1, &$3); }
 		;
 
 setting		: HOSTNAME string	{
@@ -231,6 +280,45 @@ setting		: HOSTNAME string	{
 		| GROUP CONTROL string	{
 			setting(SET_CTL_GROUP, $1.lineno, &$3);
 		}
+		| LIMIT MESSAGES string PER window {
+			setting(SET_MSG_MINUTE + $5, $1.lineno, &$3);
+		}
+		| LIMIT RECIPIENTS string PER window {
+			setting(SET_RCPT_MINUTE + $5, $1.lineno, &$3);
+		}
+		| LIMIT RECIPIENTS string PER MESSAGE {
+			setting(SET_RCPT_PER_MSG, $1.lineno, &$3);
+		}
+		| LIMIT SIZE string	{ setting(SET_SIZE, $1.lineno, &$3); }
+		| VERIFICATION PREFIX string {
+			setting(SET_VERIFY_PREFIX, $1.lineno, &$3);
+		}
+		| VERIFICATION GRACE string {
+			setting(SET_VERIFY_GRACE, $1.lineno, &$3);
+		}
+		| SPF INCLUDE string	{
+			setting(SET_SPF_INCLUDE, $1.lineno, &$3);
+		}
+		| DKIM SELECTOR string	{
+			setting(SET_DKIM_SELECTOR, $1.lineno, &$3);
+		}
+		| CHECKS EVERY string	{
+			setting(SET_CHECKS_EVERY, $1.lineno, &$3);
+		}
+		| CHECKS CONCURRENCY string {
+			setting(SET_CHECKS_INFLIGHT, $1.lineno, &$3);
+		}
+		| REQUIRE SPF		{
+			setting(SET_REQUIRE_SPF, $1.lineno, NULL);
+		}
+		| REQUIRE DKIM		{
+			setting(SET_REQUIRE_DKIM, $1.lineno, NULL);
+		}
+		;
+
+window		: MINUTE		{ $$ = WINDOW_MINUTE; }
+		| HOUR			{ $$ = WINDOW_HOUR; }
+		| DAY			{ $$ = WINDOW_DAY; }
 		;
 
 /* pki NAME cert "file" key "file", or one of the two per statement. */
@@ -264,453 +352,36 @@ listenopt	: PORT string		{ listen_port(&$2); }
 		| PKI string		{ listen_pki(&$2); }
 		;
 
-%%
-
-/* Sorted by name: looked up with bsearch. */
-static const struct keyword {
-	const char	*name;
-	int		 token;
-} keywords[] = {
-	{ "cert",	CERT },
-	{ "control",	CONTROL },
-	{ "empty",	EMPTY },
-	{ "group",	GROUP },
-	{ "hostname",	HOSTNAME },
-	{ "key",	KEY },
-	{ "keys",	KEYS },
-	{ "listen",	LISTEN },
-	{ "on",		ON },
-	{ "pki",	PKI },
-	{ "port",	PORT },
-	{ "queue",	QUEUE },
-	{ "signer",	SIGNER },
-	{ "smtps",	SMTPS },
-	{ "socket",	SOCKET },
-	{ "state",	STATE },
-	{ "tls",	TLS },
-	{ "user",	USER },
-};
-
-/* Characters that are tokens of their own, kept for later statements. */
-static const char specials[] = "(){}<>!=,";
-
-static void
-parse_verror(int line, const char *fmt, va_list ap)
-{
-	ps.errors++;
-	fprintf(ps.errf, "%s:%d: ", ps.name, line);
-	vfprintf(ps.errf, fmt, ap);
-	fputc('\n', ps.errf);
-}
-
-static void
-parse_error(int line, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	parse_verror(line, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * A value for a message: control bytes, quote, backslash and bytes >= 0x80
- * as \xNN, cut with "..." when it does not fit.
- */
-static const char *
-show(char *dst, size_t size, const char *s)
-{
-	size_t	o = 0;
-
-	for (; *s != '\0'; s++) {
-		unsigned char	c = *s;
-
-		if (o + 8 >= size) {
-			memcpy(dst + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\')
-			o += snprintf(dst + o, size - o, "\\x%02x", c);
-		else
-			dst[o++] = c;
-	}
-	dst[o] = '\0';
-	return dst;
-}
-
-/* Memory that lives until the end of the parse. */
-static void *
-palloc(size_t size)
-{
-	struct arena	*a;
-
-	if ((a = calloc(1, sizeof(*a) + size)) == NULL)
-		return NULL;
-	a->next = ps.arena;
-	ps.arena = a;
-	return a->align;
-}
-
-static char *
-pstrndup(const char *s, size_t len)
-{
-	char	*p;
-
-	if ((p = palloc(len + 1)) == NULL)
-		return NULL;
-	memcpy(p, s, len);
-	return p;
-}
-
-/*
- * A lexical error.  The lexer then returns ERROR, which no rule takes, and
- * the parser drops the statement up to its newline; as the statement has
- * its error already, yyerror() and further lexical errors stay silent.
- */
-static void
-lex_error(int line, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (ps.recovering)
-		return;
-	ps.recovering = 1;
-	va_start(ap, fmt);
-	parse_verror(line, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Input bytes, with lines counted.  A NUL, or the first byte past the line
- * cap, is reported and comes back as LEX_BAD; the bytes after it are read
- * as usual, so that a continuation still ends where it should.
- */
-static int
-getbyte(void)
-{
-	unsigned char	c;
-
-	if (ps.pos >= ps.len)
-		return EOF;
-	c = ps.buf[ps.pos++];
-	if (c == '\n') {
-		ps.lineno++;
-		ps.prevcol = ps.col;
-		ps.col = 0;
-		return c;
-	}
-	if (c == '\0') {
-		lex_error(ps.lineno, "NUL byte in file");
-		return LEX_BAD;
-	}
-	if (++ps.col == PARSE_LINE_MAX + 1) {
-		lex_error(ps.lineno, "line too long (max %d bytes)",
-		    PARSE_LINE_MAX);
-		return LEX_BAD;
-	}
-	return c;
-}
-
-static void
-ungetbyte(int c)
-{
-	if (c == EOF || c == LEX_BAD)
-		return;
-	ps.pos--;
-	if (c == '\n') {
-		ps.lineno--;
-		ps.col = ps.prevcol;
-	} else
-		ps.col--;
-}
-
-/* getbyte() with backslash-newline removed. */
-static int
-lgetc(void)
-{
-	int	c, next;
-
-	while ((c = getbyte()) == '\\') {
-		if ((next = getbyte()) != '\n') {
-			if (next == LEX_BAD)
-				return LEX_BAD;
-			ungetbyte(next);
-			break;
-		}
-	}
-	return c;
-}
-
-static int
-is_blank(int c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
-static int
-is_word(int c)
-{
-	return c > ' ' && c != 0x7f && c != '"' && c != '#' &&
-	    strchr(specials, c) == NULL;
-}
-
-static int
-is_macro_name(const char *s)
-{
-	if (*s != '_' && !(*s >= 'A' && *s <= 'Z') && !(*s >= 'a' && *s <= 'z'))
-		return 0;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_") == strlen(s);
-}
-
-static int
-keyword_cmp(const void *k, const void *e)
-{
-	return strcmp(k, ((const struct keyword *)e)->name);
-}
-
-/* NUMBER for digits that fit in int64_t, STRING for anything else. */
-static int
-classify(const char *s, int64_t *number)
-{
-	int64_t	n = 0;
-
-	if (*s == '\0')
-		return STRING;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || n > (INT64_MAX - (*s - '0')) / 10)
-			return STRING;
-		n = n * 10 + (*s - '0');
-	}
-	*number = n;
-	return NUMBER;
-}
-
-/* Record the token for syntax error messages and hand it to the parser. */
-static int
-token(int t, const char *text, enum first_kind kind)
-{
-	ps.lasttok = t;
-	ps.lastline = yylval.tok.lineno;
-	if (t == '\n') {
-		ps.newstmt = 1;
-		return t;
-	}
-	show(ps.lasttext, sizeof(ps.lasttext), text);
-	if (++ps.ntok == 1) {
-		strlcpy(ps.firsttext, ps.lasttext, sizeof(ps.firsttext));
-		ps.first = kind;
-		ps.firstline = ps.lastline;
-	} else if (ps.ntok == 2)
-		ps.second = t;
-	return t;
-}
-
-/* After '$': a macro name; its value comes back as a STRING or NUMBER. */
-static int
-lex_macro(const char *name, int line)
-{
-	struct macro	*m;
-	char		 buf[PARSE_SHOW_MAX];
-
-	if (!is_macro_name(name)) {
-		lex_error(line, "'$%s' is not a valid macro reference",
-		    show(buf, sizeof(buf), name));
-		return ERROR;
-	}
-	for (m = ps.macros; m != NULL; m = m->next)
-		if (strcmp(m->name, name) == 0)
-			break;
-	if (m == NULL) {
-		lex_error(line, "undefined macro '%s'",
-		    show(buf, sizeof(buf), name));
-		return ERROR;
-	}
-	yylval.tok.string = (char *)m->value;
-	return classify(m->value, &yylval.tok.number);
-}
-
-/* After '"': the string up to the closing quote, \" and \\ unescaped. */
-static int
-lex_quoted(char *buf, int line)
-{
-	size_t	n = 0;
-	int	c, next;
-
-	for (;;) {
-		if ((c = getbyte()) == LEX_BAD)
-			return ERROR;
-		if (c == EOF || c == '\n') {
-			ungetbyte(c);
-			lex_error(line, "unterminated quoted string");
-			return ERROR;
-		}
-		if (c == '"')
-			break;
-		if (c == '\\') {
-			if ((next = getbyte()) == '\n')
-				continue;
-			if (next == LEX_BAD)
-				return ERROR;
-			if (next == '"' || next == '\\')
-				c = next;
-			else
-				ungetbyte(next);
-		}
-		if (n == PARSE_TOKEN_MAX) {
-			lex_error(ps.lineno, "token too long (max %d bytes)",
-			    PARSE_TOKEN_MAX);
-			return ERROR;
-		}
-		buf[n++] = c;
-	}
-	buf[n] = '\0';
-	return STRING;
-}
-
-/* A bare word that starts with c. */
-static int
-lex_word(char *buf, int c)
-{
-	size_t	n = 0;
-
-	do {
-		if (n == PARSE_TOKEN_MAX) {
-			lex_error(ps.lineno, "token too long (max %d bytes)",
-			    PARSE_TOKEN_MAX);
-			return ERROR;
-		}
-		buf[n++] = c;
-	} while (is_word(c = lgetc()));
-	if (c == LEX_BAD)
-		return ERROR;
-	ungetbyte(c);
-	buf[n] = '\0';
-	return STRING;
-}
-
-/* The token that starts with c; its text is left in buf. */
-static int
-lex_token(char *buf, int c, int line, enum first_kind *kind)
-{
-	const struct keyword	*kw;
-
-	buf[0] = '\0';
-	*kind = FIRST_OTHER;
-	if (c == '"')
-		return lex_quoted(buf, line);
-	if (c == '$') {
-		if (is_word(c = lgetc())) {
-			if (lex_word(buf, c) == ERROR)
-				return ERROR;
-		} else if (c == LEX_BAD)
-			return ERROR;
-		else
-			ungetbyte(c);
-		return lex_macro(buf, line);
-	}
-	if (strchr(specials, c) != NULL) {
-		buf[0] = c;
-		buf[1] = '\0';
-		return c;
-	}
-	if (!is_word(c)) {
-		lex_error(line, "invalid character '\\x%02x'", c);
-		return ERROR;
-	}
-	if (lex_word(buf, c) == ERROR)
-		return ERROR;
-	if ((kw = bsearch(buf, keywords, sizeof(keywords) /
-	    sizeof(keywords[0]), sizeof(keywords[0]), keyword_cmp)) != NULL) {
-		*kind = FIRST_KEYWORD;
-		return kw->token;
-	}
-	*kind = FIRST_WORD;
-	return classify(buf, &yylval.tok.number);
-}
-
-static int
-yylex(void)
-{
-	char		*buf = ps.tokbuf;
-	enum first_kind	 kind;
-	int		 c, t;
-
-	if (ps.newstmt) {
-		ps.newstmt = 0;
-		ps.recovering = 0;
-		ps.ntok = 0;
-	}
-	memset(&yylval, 0, sizeof(yylval));
-
-	while (is_blank(c = lgetc()))
+/* Statements with a list of values, each statement once. */
+list		: DKIM ALGORITHMS	{
+			list_begin(SET_DKIM_ALGS, $1.lineno);
+		} algorithms		{ list_end($1.lineno); }
+		| RESOLVER		{
+			list_begin(SET_RESOLVER, $1.lineno);
+		} resolvers		{ list_end($1.lineno); }
+		| RELAY ADDRESS		{
+			list_begin(SET_RELAY_ADDRESS, $1.lineno);
+		} addresses		{ list_end($1.lineno); }
 		;
-	if (c == '#')
-		while ((c = getbyte()) != '\n' && c != EOF)
-			;
-	yylval.tok.lineno = ps.lineno;
-	if (c == EOF && !ps.eof) {
-		/* A last line without its newline still ends a statement. */
-		ps.eof = 1;
-		return token('\n', "", FIRST_OTHER);
-	}
-	if (c == EOF)
-		return token(0, "", FIRST_OTHER);
-	if (c == '\n') {
-		yylval.tok.lineno--;		/* getbyte() counted it */
-		return token('\n', "", FIRST_OTHER);
-	}
-	if (c == LEX_BAD)
-		return token(ERROR, "", FIRST_OTHER);
 
-	t = lex_token(buf, c, yylval.tok.lineno, &kind);
-	if ((t == STRING || t == NUMBER) && yylval.tok.string == NULL &&
-	    (yylval.tok.string = pstrndup(buf, strlen(buf))) == NULL) {
-		lex_error(yylval.tok.lineno, "out of memory");
-		t = ERROR;
-	}
-	return token(t, t == ERROR ? "" : yylval.tok.string != NULL ?
-	    yylval.tok.string : buf, kind);
-}
+algorithms	: string		{ dkim_alg(&$1); }
+		| algorithms string	{ dkim_alg(&$2); }
+		;
 
-/*
- * byacc calls this with "syntax error" for a token that does not fit; the
- * message says which statement and which token where it can.
- */
-static void
-yyerror(const char *msg)
-{
-	const char	*what;
-	char		 tok[PARSE_SHOW_MAX + 4];
+/* resolver ADDR [port N] [ADDR [port N] ...] */
+resolvers	: nameserver
+		| resolvers nameserver
+		;
 
-	if (ps.recovering)
-		return;
-	ps.recovering = 1;
-	if (strcmp(msg, "syntax error") != 0) {
-		parse_error(ps.lastline, "%s", msg);
-		return;
-	}
-	if (ps.lasttok == '\n')
-		what = "end of line";
-	else if (ps.lasttok == 0)
-		what = "end of file";
-	else {
-		snprintf(tok, sizeof(tok), "'%s'", ps.lasttext);
-		what = tok;
-	}
-	if (ps.first == FIRST_WORD && !(ps.ntok >= 2 && ps.second == '='))
-		parse_error(ps.firstline, "unknown keyword '%s'", ps.firsttext);
-	else if (ps.first == FIRST_KEYWORD && ps.ntok >= 2 && ps.second == '=')
-		parse_error(ps.firstline, "'%s' is a keyword, not a macro name",
-		    ps.firsttext);
-	else if (ps.first == FIRST_KEYWORD &&
-	    (ps.ntok > 1 || ps.lasttok == '\n'))
-		parse_error(ps.lastline, "syntax error in '%s' statement: "
-		    "unexpected %s", ps.firsttext, what);
-	else
-		parse_error(ps.lastline, "syntax error: unexpected %s", what);
-}
+nameserver	: string		{ resolver_add(&$1, NULL); }
+		| string PORT string	{ resolver_add(&$1, &$3); }
+		;
+
+addresses	: string		{ relay_address_add(&$1); }
+		| addresses string	{ relay_address_add(&$2); }
+		;
+
+%%
 
 /* 1..max bytes of [A-Za-z0-9._-], a leading '-' only if dash_first. */
 static int
@@ -724,27 +395,52 @@ valid_name(const char *s, size_t max, int dash_first)
 	    "0123456789._-") == len;
 }
 
-/* Reports what is wrong with the value of statement what; -1 if anything. */
+/* 1..max bytes of [a-z0-9-], no '-' first or last: a DNS label. */
 static int
-check_value(enum value_kind kind, const char *what, const struct token *v)
+valid_label(const char *s, size_t max)
+{
+	size_t	len = strlen(s);
+
+	if (len == 0 || len > max || s[0] == '-' || s[len - 1] == '-')
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == len;
+}
+
+/*
+ * Reports what is wrong with the text value of statement what; -1 if
+ * anything.  label_max is the longest VALUE_LABEL.
+ */
+static int
+check_value(enum value_kind kind, const char *what, size_t label_max,
+    const struct token *v)
 {
 	struct sockaddr_un	 sun;
-	char			 buf[PARSE_SHOW_MAX];
+	char			 buf[LEX_SHOW_MAX];
 	size_t			 max = PATH_MAX - 1;
 
 	switch (kind) {
 	case VALUE_HOSTNAME:
-		if (config_valid_hostname(v->string))
+	case VALUE_DNSNAME:
+		if (kind == VALUE_HOSTNAME ? config_valid_hostname(v->string) :
+		    config_valid_dnsname(v->string))
 			return 0;
-		parse_error(v->lineno, "%s: '%s' is not a valid host name",
-		    what, show(buf, sizeof(buf), v->string));
+		lex_error(v->lineno, "%s: '%s' is not a valid host name",
+		    what, lex_show(buf, sizeof(buf), v->string));
+		return -1;
+	case VALUE_LABEL:
+		if (valid_label(v->string, label_max))
+			return 0;
+		/* "verification prefix: 'x' is not a valid prefix" */
+		lex_error(v->lineno, "%s: '%s' is not a valid %s", what,
+		    lex_show(buf, sizeof(buf), v->string),
+		    strrchr(what, ' ') + 1);
 		return -1;
 	case VALUE_USER:
 	case VALUE_GROUP:
 		if (valid_name(v->string, PARSE_USER_MAX, 0))
 			return 0;
-		parse_error(v->lineno, "%s: '%s' is not a valid %s name", what,
-		    show(buf, sizeof(buf), v->string),
+		lex_error(v->lineno, "%s: '%s' is not a valid %s name", what,
+		    lex_show(buf, sizeof(buf), v->string),
 		    kind == VALUE_USER ? "user" : "group");
 		return -1;
 	case VALUE_SOCKET:
@@ -752,66 +448,119 @@ check_value(enum value_kind kind, const char *what, const struct token *v)
 		/* FALLTHROUGH */
 	case VALUE_PATH:
 		if (v->string[0] != '/') {
-			parse_error(v->lineno, "%s: '%s' is not an absolute "
-			    "path", what, show(buf, sizeof(buf), v->string));
+			lex_error(v->lineno, "%s: '%s' is not an absolute "
+			    "path", what,
+			    lex_show(buf, sizeof(buf), v->string));
 			return -1;
 		}
 		if (strlen(v->string) > max) {
-			parse_error(v->lineno, "%s: path too long (max %zu "
+			lex_error(v->lineno, "%s: path too long (max %zu "
 			    "bytes)", what, max);
 			return -1;
 		}
 		return 0;
+	default:
+		break;
 	}
 	return -1;
 }
 
+/*
+ * The number, size or duration of statement which into *n; -1 and a
+ * message that gives the range if it is none or out of range.
+ */
+static int
+check_number(enum setting which, const struct token *v, uint64_t *n)
+{
+	const char	*noun = "number";
+	char		 buf[LEX_SHOW_MAX];
+	char		 lo[CONFIG_FORMAT_MAX], hi[CONFIG_FORMAT_MAX];
+	uint64_t	 min = settings[which].min, max = settings[which].max;
+	int64_t		 i;
+	int		 rc;
+
+	switch (settings[which].kind) {
+	case VALUE_SIZE:
+		noun = "size";
+		rc = config_parse_size(v->string, n);
+		config_format_size(lo, sizeof(lo), min);
+		config_format_size(hi, sizeof(hi), max);
+		break;
+	case VALUE_DURATION:
+		noun = "duration";
+		if ((rc = config_parse_duration(v->string, &i)) == 0)
+			*n = i;
+		config_format_duration(lo, sizeof(lo), min);
+		config_format_duration(hi, sizeof(hi), max);
+		break;
+	default:
+		if ((rc = lex_number(v->string, &i)) == 0)
+			*n = i;
+		snprintf(lo, sizeof(lo), "%llu", (unsigned long long)min);
+		snprintf(hi, sizeof(hi), "%llu", (unsigned long long)max);
+		break;
+	}
+	if (rc == 0 && *n >= min && *n <= max)
+		return 0;
+	lex_error(v->lineno, "%s: invalid %s '%s' (must be %s-%s)",
+	    settings[which].what, noun, lex_show(buf, sizeof(buf), v->string),
+	    lo, hi);
+	return -1;
+}
+
+/* Says so when a statement of the kind of which came before; 1 if one did. */
+static int
+duplicate(enum setting which, int line)
+{
+	if (ps.setline[which] == 0)
+		return 0;
+	lex_error(line, "duplicate '%s' statement (first at line %d)",
+	    settings[which].what, ps.setline[which]);
+	return 1;
+}
+
+/* v is NULL for a VALUE_FLAG. */
 static void
 setting(enum setting which, int line, const struct token *v)
 {
-	const char	*what = settings[which].what;
+	char		*field = (char *)ps.conf + settings[which].off;
+	uint64_t	 n = 1;		/* a flag's value */
+	int		 i;
 
-	if (ps.setline[which] != 0)
-		parse_error(line, "duplicate '%s' statement (first at line %d)",
-		    what, ps.setline[which]);
-	else
+	if (!duplicate(which, line))
 		ps.setline[which] = line;
-	if (check_value(settings[which].kind, what, v) == 0)
-		strlcpy((char *)ps.conf + settings[which].off, v->string,
-		    settings[which].size);
-}
-
-static void
-macro_define(const struct token *name, const struct token *value)
-{
-	struct macro	*m;
-	char		 buf[PARSE_SHOW_MAX];
-
-	if (!is_macro_name(name->string)) {
-		parse_error(name->lineno, "'%s' is not a valid macro name",
-		    show(buf, sizeof(buf), name->string));
+	switch (settings[which].kind) {
+	case VALUE_NUMBER:
+	case VALUE_SIZE:
+	case VALUE_DURATION:
+		if (check_number(which, v, &n) == -1)
+			return;
+		/* FALLTHROUGH */
+	case VALUE_FLAG:
+		/* An int, or 64 bits: the same in int64_t for these values. */
+		if (settings[which].size == sizeof(i)) {
+			i = n;
+			memcpy(field, &i, sizeof(i));
+		} else
+			memcpy(field, &n, sizeof(n));
+		return;
+	default:
+		if (check_value(settings[which].kind, settings[which].what,
+		    settings[which].max, v) == 0)
+			strlcpy(field, v->string, settings[which].size);
 		return;
 	}
-	/* A later definition hides the earlier one from then on. */
-	if ((m = palloc(sizeof(*m))) == NULL) {
-		parse_error(name->lineno, "out of memory");
-		return;
-	}
-	m->name = name->string;
-	m->value = value->string;
-	m->next = ps.macros;
-	ps.macros = m;
 }
 
 static void
 pki_option(struct token *opt, const char *what, const struct token *v)
 {
-	char	buf[PARSE_SHOW_MAX];
+	char	buf[LEX_SHOW_MAX];
 
 	if (opt->string != NULL)
-		parse_error(v->lineno, "pki '%s': %s given twice",
-		    show(buf, sizeof(buf), ps.pki.name.string), what);
-	else if (check_value(VALUE_PATH, what, v) == 0)
+		lex_error(v->lineno, "pki '%s': %s given twice",
+		    lex_show(buf, sizeof(buf), ps.pki.name.string), what);
+	else if (check_value(VALUE_PATH, what, 0, v) == 0)
 		*opt = *v;
 }
 
@@ -823,23 +572,23 @@ static void
 pki_define(int line, const struct token *name)
 {
 	struct config_pki	*pki;
-	char			 buf[PARSE_SHOW_MAX];
+	char			 buf[LEX_SHOW_MAX];
 
 	if (!valid_name(name->string, PARSE_PKI_MAX, 1)) {
-		parse_error(name->lineno, "pki: '%s' is not a valid pki name",
-		    show(buf, sizeof(buf), name->string));
+		lex_error(name->lineno, "pki: '%s' is not a valid pki name",
+		    lex_show(buf, sizeof(buf), name->string));
 		return;
 	}
 	if ((pki = config_pki_find(ps.conf, name->string)) != NULL) {
 		if ((ps.pki.cert.string != NULL && pki->cert[0] != '\0') ||
 		    (ps.pki.key.string != NULL && pki->key[0] != '\0')) {
-			parse_error(line, "duplicate pki '%s' (first at line "
+			lex_error(line, "duplicate pki '%s' (first at line "
 			    "%d)", name->string, pki->line);
 			return;
 		}
 	} else {
 		if ((pki = calloc(1, sizeof(*pki))) == NULL) {
-			parse_error(line, "out of memory");
+			lex_error(line, "out of memory");
 			return;
 		}
 		strlcpy(pki->name, name->string, sizeof(pki->name));
@@ -856,27 +605,34 @@ static int
 listen_twice(int *given, const char *what, int line)
 {
 	if (*given != 0) {
-		parse_error(line, "listen: %s given twice", what);
+		lex_error(line, "listen: %s given twice", what);
 		return 1;
 	}
 	*given = line;
 	return 0;
 }
 
+/* The port of a listen or resolver statement; -1 if none, said. */
+static int
+check_port(const char *what, const struct token *v, uint16_t *port)
+{
+	char	buf[LEX_SHOW_MAX];
+	int64_t	n;
+
+	if (lex_number(v->string, &n) == -1 || n < 1 || n > 65535) {
+		lex_error(v->lineno, "%s: invalid port '%s' (must be "
+		    "1-65535)", what, lex_show(buf, sizeof(buf), v->string));
+		return -1;
+	}
+	*port = n;
+	return 0;
+}
+
 static void
 listen_port(const struct token *v)
 {
-	char	buf[PARSE_SHOW_MAX];
-	int64_t	n;
-
-	if (listen_twice(&ps.listen.port, "port", v->lineno))
-		return;
-	if (classify(v->string, &n) != NUMBER || n < 1 || n > 65535) {
-		parse_error(v->lineno, "listen: invalid port '%s' (must be "
-		    "1-65535)", show(buf, sizeof(buf), v->string));
-		return;
-	}
-	ps.listen.portnum = n;
+	if (!listen_twice(&ps.listen.port, "port", v->lineno))
+		check_port("listen", v, &ps.listen.portnum);
 }
 
 static void
@@ -889,67 +645,76 @@ listen_mode(const struct token *t, enum listen_mode mode)
 static void
 listen_pki(const struct token *v)
 {
-	char	buf[PARSE_SHOW_MAX];
+	char	buf[LEX_SHOW_MAX];
 
 	if (listen_twice(&ps.listen.pki, "pki", v->lineno))
 		return;
 	if (!valid_name(v->string, PARSE_PKI_MAX, 1))
-		parse_error(v->lineno, "listen: '%s' is not a valid pki name",
-		    show(buf, sizeof(buf), v->string));
+		lex_error(v->lineno, "listen: '%s' is not a valid pki name",
+		    lex_show(buf, sizeof(buf), v->string));
 	else
 		ps.listen.pkiname = *v;
 }
 
 /*
- * ADDR is a numeric IPv4 or IPv6 address; "localhost" is taken as
- * 127.0.0.1 without asking the resolver.  IPv4 must be the dotted quad
- * inet_pton() accepts, not one of the short forms inet_aton() also takes.
+ * host is a numeric IPv4 or IPv6 address; *ss gets it with the port.
+ * IPv4 must be the dotted quad inet_pton() accepts, not one of the short
+ * forms inet_aton() also takes.
  */
+static int
+ip_address(const char *host, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *sslen)
+{
+	struct addrinfo	 hints, *res;
+	char		 serv[8];
+	struct in_addr	 in;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%u", port);
+	if (getaddrinfo(host, serv, &hints, &res) != 0)
+		return -1;
+	if ((res->ai_family != AF_INET && res->ai_family != AF_INET6) ||
+	    res->ai_addrlen > sizeof(*ss) ||
+	    (res->ai_family == AF_INET && inet_pton(AF_INET, host, &in) != 1)) {
+		freeaddrinfo(res);
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* As ip_address(); "localhost" is 127.0.0.1, without asking DNS. */
 static int
 listen_address(struct config_listen *l, const struct token *v)
 {
-	struct addrinfo	 hints, *res;
 	const char	*host = v->string;
-	char		 port[8];
-	struct in_addr	 in;
 
 	if (strlen(host) >= sizeof(l->addr))
 		return -1;
 	if (strcmp(host, "localhost") == 0)
 		host = "127.0.0.1";
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%u", l->port);
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return -1;
-	if ((res->ai_family != AF_INET && res->ai_family != AF_INET6) ||
-	    res->ai_addrlen > sizeof(l->ss) ||
-	    (res->ai_family == AF_INET && inet_pton(AF_INET, host, &in) != 1)) {
-		freeaddrinfo(res);
-		return -1;
-	}
-	memcpy(&l->ss, res->ai_addr, res->ai_addrlen);
-	l->sslen = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
+	return ip_address(host, l->port, &l->ss, &l->sslen);
 }
 
 static void
 listen_define(int line, const struct token *addr)
 {
 	struct config_listen	*l;
-	char			 buf[PARSE_SHOW_MAX];
+	char			 buf[LEX_SHOW_MAX];
 
 	if (!ps.listen.port)
-		parse_error(line, "listen: missing port");
+		lex_error(line, "listen: missing port");
 	if (!ps.listen.mode)
-		parse_error(line, "listen: missing tls or smtps");
+		lex_error(line, "listen: missing tls or smtps");
 	if (!ps.listen.pki)
-		parse_error(line, "listen: missing pki");
+		lex_error(line, "listen: missing pki");
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		parse_error(line, "out of memory");
+		lex_error(line, "out of memory");
 		return;
 	}
 	l->port = ps.listen.portnum;
@@ -958,36 +723,154 @@ listen_define(int line, const struct token *addr)
 	if (ps.listen.pkiname.string != NULL)
 		strlcpy(l->pki, ps.listen.pkiname.string, sizeof(l->pki));
 	if (listen_address(l, addr) == -1)
-		parse_error(addr->lineno, "listen: '%s' is not an IP address",
-		    show(buf, sizeof(buf), addr->string));
+		lex_error(addr->lineno, "listen: '%s' is not an IP address",
+		    lex_show(buf, sizeof(buf), addr->string));
 	strlcpy(l->addr, addr->string, sizeof(l->addr));
 	TAILQ_INSERT_TAIL(&ps.conf->listeners, l, entry);
+}
+
+/*
+ * A list statement counts as given once it has parsed, as a setting does;
+ * a second one replaces the values of the first, but is an error.
+ */
+static void
+list_begin(enum setting which, int line)
+{
+	duplicate(which, line);
+	memset(&ps.list, 0, sizeof(ps.list));
+	ps.list.which = which;
+	if (which == SET_RESOLVER)
+		ps.conf->nresolvers = 0;
+	else if (which == SET_RELAY_ADDRESS)
+		ps.conf->nrelay_addrs = 0;
+}
+
+/* Room for one more value in a list of max; said once when there is not. */
+static int
+list_room(int max, int line)
+{
+	if (ps.list.n++ < max)
+		return 1;
+	if (ps.list.n == max + 1)
+		lex_error(line, "%s: too many addresses (max %d)",
+		    settings[ps.list.which].what, max);
+	ps.list.bad = 1;
+	return 0;
+}
+
+static void
+dkim_alg(const struct token *v)
+{
+	char	buf[LEX_SHOW_MAX];
+	size_t	i;
+
+	for (i = 0; i < sizeof(dkim_algs) / sizeof(dkim_algs[0]); i++)
+		if (strcmp(v->string, dkim_algs[i].name) == 0)
+			break;
+	if (i == sizeof(dkim_algs) / sizeof(dkim_algs[0])) {
+		lex_error(v->lineno, "dkim algorithms: unknown algorithm '%s'",
+		    lex_show(buf, sizeof(buf), v->string));
+		ps.list.bad = 1;
+	} else if (ps.list.algs & dkim_algs[i].bit) {
+		lex_error(v->lineno, "dkim algorithms: '%s' given twice",
+		    dkim_algs[i].name);
+		ps.list.bad = 1;
+	} else
+		ps.list.algs |= dkim_algs[i].bit;
+}
+
+/*
+ * The list statement has parsed: from now on it counts as given.  For
+ * dkim algorithms: Ed25519 alone would leave mail unsigned for the many
+ * verifiers that do not know it yet (RFC 8463), so RSA must be in the
+ * list.  Not said when the list has an error already: a misspelt
+ * rsa-sha256 is one mistake.
+ */
+static void
+list_end(int line)
+{
+	if (ps.setline[ps.list.which] == 0)
+		ps.setline[ps.list.which] = line;
+	if (ps.list.which != SET_DKIM_ALGS || ps.list.bad)
+		return;
+	if (!(ps.list.algs & CONFIG_DKIM_RSA))
+		lex_error(line, "dkim algorithms: rsa-sha256 is required");
+	else
+		ps.conf->dkim_algs = ps.list.algs;
+}
+
+static void
+resolver_add(const struct token *addr, const struct token *port)
+{
+	struct config_resolver	*r;
+	char			 buf[LEX_SHOW_MAX];
+	uint16_t		 portnum = PARSE_DNS_PORT;
+	int			 bad = 0;
+
+	if (!list_room(CONFIG_RESOLVERS_MAX, addr->lineno))
+		return;
+	r = &ps.conf->resolvers[ps.conf->nresolvers];
+	if (strlen(addr->string) >= sizeof(r->addr) ||
+	    ip_address(addr->string, 0, &r->ss, &r->sslen) == -1) {
+		lex_error(addr->lineno, "resolver: '%s' is not an IP address",
+		    lex_show(buf, sizeof(buf), addr->string));
+		bad = 1;
+	}
+	if (port != NULL && check_port("resolver", port, &portnum) == -1)
+		bad = 1;
+	if (bad)
+		return;
+	/* Set here, so that errors come in the order of the line. */
+	if (r->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&r->ss)->sin_port = htons(portnum);
+	else
+		((struct sockaddr_in6 *)&r->ss)->sin6_port = htons(portnum);
+	strlcpy(r->addr, addr->string, sizeof(r->addr));
+	r->port = portnum;
+	ps.conf->nresolvers++;
+}
+
+static void
+relay_address_add(const struct token *addr)
+{
+	struct sockaddr_storage	*ss;
+	socklen_t		 sslen;
+	char			 buf[LEX_SHOW_MAX];
+
+	if (!list_room(CONFIG_RELAY_ADDRS_MAX, addr->lineno))
+		return;
+	ss = &ps.conf->relay_addrs[ps.conf->nrelay_addrs];
+	if (ip_address(addr->string, 0, ss, &sslen) == -1)
+		lex_error(addr->lineno, "relay address: '%s' is not an IP "
+		    "address", lex_show(buf, sizeof(buf), addr->string));
+	else
+		ps.conf->nrelay_addrs++;
+}
+
+/* Only the parser calls them; byacc's later declarations keep this. */
+static int
+yylex(void)
+{
+	return lex_next(&yylval.tok);
+}
+
+static void
+yyerror(const char *msg)
+{
+	lex_syntax_error(msg);
 }
 
 int
 config_grammar(const char *buf, size_t len, const char *name, FILE *errf,
     struct sendgated_conf *conf)
 {
-	struct arena	*a;
-	int		 errors;
+	int	failed;
 
 	memset(&ps, 0, sizeof(ps));
-	ps.buf = buf;
-	ps.len = len;
-	ps.lineno = 1;
-	ps.name = name;
-	ps.errf = errf;
 	ps.conf = conf;
-	ps.newstmt = 1;
-
-	if (yyparse() != 0 && ps.errors == 0)
-		parse_error(ps.lineno, "cannot recover from earlier errors");
-	errors = ps.errors;
-
-	while ((a = ps.arena) != NULL) {
-		ps.arena = a->next;
-		free(a);
-	}
+	lex_begin(buf, len, name, errf);
+	failed = yyparse() != 0;
+	conf->hostname_line = ps.setline[SET_HOSTNAME];
 	memset(&ps, 0, sizeof(ps));
-	return errors;
+	return lex_end(failed);
 }
