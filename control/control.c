@@ -31,6 +31,31 @@ struct control_client {
 	uint64_t			 reqid;	/* answer awaited, 0: none */
 };
 
+/*
+ * The commands other processes answer, who answers, and whether they
+ * change anything (then only root may run them).  The client's word for
+ * it is never taken.
+ */
+static const struct control_command {
+	const char	*name;
+	enum proc_id	 target;
+	int		 change;
+} control_commands[] = {
+	{ "connector.add", PROC_LKA, 1 },
+	{ "connector.del", PROC_LKA, 1 },
+	{ "connector.disable", PROC_LKA, 1 },
+	{ "connector.enable", PROC_LKA, 1 },
+	{ "connector.limit", PROC_LKA, 1 },
+	{ "connector.list", PROC_LKA, 0 },
+	{ "connector.passwd", PROC_LKA, 1 },
+	{ "connector.show", PROC_LKA, 0 },
+	{ "domain.add", PROC_LKA, 1 },
+	{ "domain.check", PROC_LKA, 1 },
+	{ "domain.del", PROC_LKA, 1 },
+	{ "domain.list", PROC_LKA, 0 },
+	{ "domain.show", PROC_LKA, 0 },
+};
+
 static TAILQ_HEAD(, control_client) control_clients =
     TAILQ_HEAD_INITIALIZER(control_clients);
 static int		 control_nclients;
@@ -60,11 +85,18 @@ control_client_closed(struct mproc *mp, const char *why)
 	control_client_free(c);
 }
 
+static void	control_idle_arm(struct control_client *);
+
 static void
 control_client_idle(int fd, short ev, void *arg)
 {
 	struct control_client	*c = arg;
 
+	if (c->reqid != 0) {
+		/* Waiting for an answer is not idling. */
+		control_idle_arm(c);
+		return;
+	}
 	log_debug("control client pid %ld: idle, closed", (long)c->pid);
 	control_client_free(c);
 }
@@ -118,6 +150,66 @@ control_is_root(struct control_client *c)
 	return 0;
 }
 
+static const struct control_command *
+control_command_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(control_commands) /
+	    sizeof(control_commands[0]); i++)
+		if (strcmp(control_commands[i].name, name) == 0)
+			return &control_commands[i];
+	return NULL;
+}
+
+/*
+ * A command for another process: check it, then pass it on with the
+ * client's uid and a request id.  Returns -1 when the message is
+ * malformed.
+ */
+static int
+control_command(struct control_client *c, struct msg_in *m)
+{
+	const struct control_command	*cmd;
+	struct msg_out			 o;
+	char				 name[PROTO_KEY_MAX];
+	char				 key[PROTO_KEY_MAX];
+	char				 value[PROTO_VALUE_MAX];
+	uint32_t			 n, i;
+
+	if (m_get_string(m, name, sizeof(name)) == -1 ||
+	    m_get_u32(m, &n) == -1 || n > PROTO_PARAMS_MAX)
+		return -1;
+	msg_out_init(&o);
+	m_add_u64(&o, c->reqid = ++control_reqid);
+	m_add_int(&o, (int)c->uid);
+	m_add_string(&o, name);
+	m_add_u32(&o, n);
+	for (i = 0; i < n; i++) {
+		if (m_get_string(m, key, sizeof(key)) == -1 ||
+		    m_get_string(m, value, sizeof(value)) == -1)
+			goto bad;
+		m_add_string(&o, key);
+		m_add_string(&o, value);
+	}
+	if (m_end(m) == -1)
+		goto bad;
+	if ((cmd = control_command_find(name)) == NULL) {
+		c->reqid = 0;
+		control_fail(c, "unknown command");
+		return 0;
+	}
+	if (cmd->change && !control_is_root(c)) {
+		c->reqid = 0;
+		return 0;
+	}
+	mproc_send(child_peer(cmd->target), IMSG_CONTROL_COMMAND, 0, -1, &o);
+	return 0;
+bad:
+	c->reqid = 0;
+	return -1;
+}
+
 static void
 control_client_dispatch(struct mproc *mp, struct imsg *im)
 {
@@ -156,6 +248,10 @@ control_client_dispatch(struct mproc *mp, struct imsg *im)
 		mproc_send(child_peer(PROC_PARENT), IMSG_CONTROL_VERBOSE_SET,
 		    0, -1, &o);
 		control_ok(c);
+		return;
+	case IMSG_CTL_COMMAND:
+		if (control_command(c, &m) == -1)
+			break;
 		return;
 	case IMSG_CTL_STOP:
 		if (m_end(&m) == -1)
@@ -253,9 +349,12 @@ control_listen(struct mproc *p, struct imsg *im)
 	evtimer_set(&control_ev_pause, control_accept_resume, NULL);
 }
 
-/* An answer from a process for a client: forward it if still there. */
+/*
+ * An answer from a process for a client: forward it if the client is
+ * still there.  last: the answer is complete.
+ */
 static void
-control_answer(struct mproc *p, struct imsg *im, uint32_t type)
+control_answer(struct mproc *p, struct imsg *im, uint32_t type, int last)
 {
 	struct control_client	*c;
 	struct msg_in		 m;
@@ -268,7 +367,8 @@ control_answer(struct mproc *p, struct imsg *im, uint32_t type)
 	}
 	if ((c = control_client_by_reqid(reqid)) == NULL)
 		return;		/* the client left meanwhile */
-	c->reqid = 0;
+	if (last)
+		c->reqid = 0;
 	mproc_forward(&c->mp, type, 0, im);
 }
 
@@ -282,7 +382,13 @@ control_dispatch(struct mproc *p, struct imsg *im)
 		control_listen(p, im);
 		return;
 	case IMSG_PARENT_STATUS_RESULT:
-		control_answer(p, im, IMSG_CONTROL_STATUS_RESULT);
+		control_answer(p, im, IMSG_CONTROL_STATUS_RESULT, 1);
+		return;
+	case IMSG_LKA_ROW:
+		control_answer(p, im, IMSG_CONTROL_ROW, 0);
+		return;
+	case IMSG_LKA_DONE:
+		control_answer(p, im, IMSG_CONTROL_DONE, 1);
 		return;
 	}
 	mproc_malformed(p, im, NULL);

@@ -9,7 +9,6 @@
 #include <sys/un.h>
 
 #include <errno.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,149 +16,19 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "imsg.h"
 #include "msg.h"
 #include "proto.h"
 
-#define CTL_TIMEOUT_MS		30000
-#define CTL_NAME_MAX		64
+#define CTL_TIMEOUT_MS		60000
 
-struct ctl_cmd;
-typedef void	(*ctl_build_fn)(const struct ctl_cmd *, struct msg_out *);
-typedef int	(*ctl_print_fn)(struct msg_in *, int);
-
-struct ctl_cmd {
-	const char	*words[3];	/* the command, word by word */
-	uint32_t	 type;
-	int		 arg;		/* passed to build (e.g. log level) */
-	ctl_build_fn	 build;
-	ctl_print_fn	 print;		/* answer other than OK/FAIL */
-	const char	*done;		/* printed on OK */
+static const uint32_t ctl_types[] = {
+	[CTL_STATUS] = IMSG_CTL_STATUS_SHOW,
+	[CTL_VERBOSE] = IMSG_CTL_VERBOSE_SET,
+	[CTL_STOP] = IMSG_CTL_STOP,
+	[CTL_COMMAND] = IMSG_CTL_COMMAND,
 };
-
-static void
-ctl_build_plain(const struct ctl_cmd *c, struct msg_out *m)
-{
-	m_add_u32(m, PROTO_VERSION);
-}
-
-static void
-ctl_build_int(const struct ctl_cmd *c, struct msg_out *m)
-{
-	m_add_u32(m, PROTO_VERSION);
-	m_add_int(m, c->arg);
-}
-
-static void
-ctl_json_string(const char *s)
-{
-	const unsigned char	*p;
-
-	putchar('"');
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
-static void
-ctl_duration(char *buf, size_t len, int64_t s)
-{
-	if (s >= 86400)
-		snprintf(buf, len, "%" PRId64 "d%02" PRId64 "h%02" PRId64 "m",
-		    s / 86400, s % 86400 / 3600, s % 3600 / 60);
-	else if (s >= 3600)
-		snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m%02" PRId64 "s",
-		    s / 3600, s % 3600 / 60, s % 60);
-	else if (s >= 60)
-		snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60,
-		    s % 60);
-	else
-		snprintf(buf, len, "%" PRId64 "s", s);
-}
-
-static int
-ctl_print_status(struct msg_in *m, int json)
-{
-	char		 name[CTL_NAME_MAX], up[32];
-	uint64_t	 reqid;
-	uint32_t	 n, i;
-	int64_t		 uptime;
-	int		 pid;
-
-	if (m_get_u64(m, &reqid) == -1 || m_get_u32(m, &n) == -1 || n > 64)
-		return -1;
-	if (json)
-		printf("{\"processes\":[");
-	else
-		printf("%-10s %8s %12s\n", "PROCESS", "PID", "UPTIME");
-	for (i = 0; i < n; i++) {
-		if (m_get_string(m, name, sizeof(name)) == -1 ||
-		    m_get_int(m, &pid) == -1 || m_get_i64(m, &uptime) == -1)
-			return -1;
-		if (json) {
-			printf("%s{\"name\":", i ? "," : "");
-			ctl_json_string(name);
-			printf(",\"pid\":%d,\"uptime\":%" PRId64 "}", pid,
-			    uptime);
-		} else {
-			ctl_duration(up, sizeof(up), uptime);
-			printf("%-10s %8d %12s\n", name, pid, up);
-		}
-	}
-	if (json)
-		printf("]}\n");
-	return m_end(m);
-}
-
-static const struct ctl_cmd ctl_cmds[] = {
-	{ { "show", "status" }, IMSG_CTL_STATUS_SHOW, 0, ctl_build_plain,
-	    ctl_print_status, NULL },
-	{ { "log", "verbose" }, IMSG_CTL_VERBOSE_SET, 1, ctl_build_int, NULL,
-	    "logging verbose" },
-	{ { "log", "brief" }, IMSG_CTL_VERBOSE_SET, 0, ctl_build_int, NULL,
-	    "logging brief" },
-	{ { "stop" }, IMSG_CTL_STOP, 0, ctl_build_plain, NULL,
-	    "sendgated stopping" },
-};
-
-static void __attribute__((noreturn))
-usage(void)
-{
-	size_t	 i, w;
-
-	fprintf(stderr, "usage: sendgatectl [-j] [-s socket] command\n"
-	    "commands:\n");
-	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
-		fprintf(stderr, "\t");
-		for (w = 0; w < 3 && ctl_cmds[i].words[w] != NULL; w++)
-			fprintf(stderr, "%s%s", w ? " " : "",
-			    ctl_cmds[i].words[w]);
-		fprintf(stderr, "\n");
-	}
-	exit(2);
-}
-
-static const struct ctl_cmd *
-ctl_lookup(int argc, char **argv)
-{
-	size_t	 i;
-	int	 w;
-
-	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
-		for (w = 0; w < 3 && ctl_cmds[i].words[w] != NULL; w++)
-			if (w >= argc || strcmp(argv[w], ctl_cmds[i].words[w]))
-				break;
-		if ((w == 3 || ctl_cmds[i].words[w] == NULL) && w == argc)
-			return &ctl_cmds[i];
-	}
-	return NULL;
-}
 
 static int
 ctl_connect(const char *path)
@@ -193,9 +62,9 @@ ctl_connect(const char *path)
 	return s;
 }
 
-/* Wait for the one answer to our request. */
+/* Wait for the next message of the answer. */
 static int
-ctl_answer(struct imsgbuf *ib, struct imsg *im)
+ctl_next(struct imsgbuf *ib, struct imsg *im)
 {
 	struct pollfd	 pfd;
 	const char	*why;
@@ -212,7 +81,7 @@ ctl_answer(struct imsgbuf *ib, struct imsg *im)
 			break;
 		pfd.fd = ib->fd;
 		pfd.events = POLLIN;
-		if ((r = poll(&pfd, 1, CTL_TIMEOUT_MS)) <= 0) {
+		if (poll(&pfd, 1, CTL_TIMEOUT_MS) <= 0) {
 			fprintf(stderr, "sendgatectl: no answer from "
 			    "sendgated\n");
 			return -1;
@@ -233,16 +102,75 @@ ctl_answer(struct imsgbuf *ib, struct imsg *im)
 	return 0;
 }
 
+/* Read the answer to our request and print it; returns the exit status. */
+static int
+ctl_answer(struct imsgbuf *ib, const struct ctl_cmd *cmd, int json)
+{
+	struct imsg	 im;
+	struct msg_in	 m;
+	char		 text[1024];
+	uint64_t	 reqid;
+	int		 status;
+
+	for (;;) {
+		if (ctl_next(ib, &im) == -1)
+			return 1;
+		msg_in_init(&m, &im);
+		switch (im.type) {
+		case IMSG_CONTROL_ROW:
+			if (ctl_rows_add(&m) == -1)
+				goto bad;
+			continue;
+		case IMSG_CONTROL_DONE:
+			if (m_get_u64(&m, &reqid) == -1 ||
+			    m_get_int(&m, &status) == -1 ||
+			    m_get_string(&m, text, sizeof(text)) == -1 ||
+			    m_end(&m) == -1)
+				goto bad;
+			if (status != 0) {
+				fprintf(stderr, "sendgatectl: %s\n", text);
+				return 1;
+			}
+			return ctl_print(json, text);
+		case IMSG_CONTROL_FAIL:
+			if (m_get_string(&m, text, sizeof(text)) == -1 ||
+			    m_end(&m) == -1)
+				goto bad;
+			fprintf(stderr, "sendgatectl: %s\n", text);
+			return 1;
+		case IMSG_CONTROL_OK:
+			if (m_end(&m) == -1 || cmd->kind == CTL_STATUS ||
+			    cmd->kind == CTL_COMMAND)
+				goto bad;
+			if (json)
+				printf("{\"ok\":true}\n");
+			else if (cmd->kind == CTL_STOP)
+				printf("sendgated stopping\n");
+			else
+				printf("logging %s\n", cmd->arg ? "verbose" :
+				    "brief");
+			return 0;
+		case IMSG_CONTROL_STATUS_RESULT:
+			if (cmd->kind != CTL_STATUS ||
+			    ctl_print_status(&m, json) == -1)
+				goto bad;
+			return 0;
+		}
+		goto bad;
+	}
+bad:
+	fprintf(stderr, "sendgatectl: unexpected answer %s\n",
+	    proto_name(im.type));
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
-	const struct ctl_cmd	*cmd;
-	const char		*sock = CONFIG_DEFAULT_SOCKET;
+	struct ctl_request	 req;
+	const char		*sock = CONFIG_DEFAULT_SOCKET, *why;
 	struct imsgbuf		*ib;
-	struct imsg		 im;
 	struct msg_out		 out;
-	struct msg_in		 m;
-	char			 reason[512];
 	int			 ch, json = 0;
 
 	while ((ch = getopt(argc, argv, "+js:")) != -1) {
@@ -254,52 +182,29 @@ main(int argc, char **argv)
 			sock = optarg;
 			break;
 		default:
-			usage();
+			ctl_usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0 || (cmd = ctl_lookup(argc, argv)) == NULL)
-		usage();
-
+	if (argc == 0)
+		ctl_usage();
+	if (ctl_parse(argc, argv, &req, &why) == -1) {
+		fprintf(stderr, "sendgatectl: %s\n", why);
+		ctl_usage();
+	}
 	if ((ib = malloc(sizeof(*ib))) == NULL) {
 		perror("sendgatectl");
 		return 1;
 	}
 	imsgbuf_init(ib, ctl_connect(sock));
 	msg_out_init(&out);
-	cmd->build(cmd, &out);
-	if (imsgbuf_compose(ib, cmd->type, 0, -1, out.buf, out.len) == -1 ||
-	    imsgbuf_write(ib) == -1 || imsgbuf_pending(ib)) {
+	ctl_build(&req, &out);
+	if (out.overflow || imsgbuf_compose(ib, ctl_types[req.cmd->kind], 0,
+	    -1, out.buf, out.len) == -1 || imsgbuf_write(ib) == -1 ||
+	    imsgbuf_pending(ib)) {
 		fprintf(stderr, "sendgatectl: cannot send the request\n");
 		return 1;
 	}
-	if (ctl_answer(ib, &im) == -1)
-		return 1;
-	msg_in_init(&m, &im);
-	switch (im.type) {
-	case IMSG_CONTROL_OK:
-		if (m_end(&m) == -1)
-			break;
-		if (json)
-			printf("{\"ok\":true}\n");
-		else if (cmd->done != NULL)
-			printf("%s\n", cmd->done);
-		return 0;
-	case IMSG_CONTROL_FAIL:
-		if (m_get_string(&m, reason, sizeof(reason)) == -1 ||
-		    m_end(&m) == -1)
-			break;
-		fprintf(stderr, "sendgatectl: %s\n", reason);
-		return 1;
-	default:
-		if (cmd->print == NULL)
-			break;
-		if (cmd->print(&m, json) == -1)
-			break;
-		return 0;
-	}
-	fprintf(stderr, "sendgatectl: unexpected answer %s\n",
-	    proto_name(im.type));
-	return 1;
+	return ctl_answer(ib, req.cmd, json);
 }

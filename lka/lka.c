@@ -1,20 +1,31 @@
 /*
- * The lka process: the state database, DNS, credentials, policy and domain checks.
- * Start-up (confinement), imsg dispatch, shutdown.
+ * The lka process: the state database, DNS, credentials, policy and
+ * domain checks.  Start-up (confinement), imsg dispatch, shutdown.
  */
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "child.h"
 #include "config.h"
+#include "lka.h"
 #include "log.h"
 #include "proto.h"
-#include "lka.h"
+#include "state.h"
 
 static void
 lka_dispatch(struct mproc *p, struct imsg *im)
 {
 	if (child_imsg(p, im))
 		return;
+	switch (im->type) {
+	case IMSG_CONTROL_COMMAND:
+		lka_ctl_command(p, im);
+		return;
+	case IMSG_SIGNER_DKIM_KEY:
+		lka_domain_dkim_key(p, im);
+		return;
+	}
 	mproc_malformed(p, im, NULL);
 }
 
@@ -28,10 +39,22 @@ lka_main(struct sendgated_conf *conf, const struct child_opts *o)
 		.nowrite = 0,
 		.rules = lka_sandbox_rules,
 	};
+	char			 err[512];
 
 	setproctitle("%s", "lka");
+	/* libcrypto reads its configuration once, before the chroot. */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
+		fatalx("cannot initialize libcrypto");
 	child_setup(o, lka_dispatch);
 	sandbox_enter(&spec, o->sandbox);
+	/*
+	 * Opened inside the chroot, as our own user: the database, its WAL
+	 * and shared-memory files all live in the state directory.
+	 */
+	if (state_open("/" STATE_DB_FILE, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	lka_ctl_init(conf);
+	lka_domain_init(conf);
 	child_ready();
 	child_run();
 }

@@ -7,6 +7,15 @@
 #include "sandbox.h"
 
 const struct sandbox_rule signer_sandbox_rules[] = {
-	/* nothing beyond the event loop and imsg yet */
+	/* private key files in the key directory (its chroot), written
+	 * atomically: temporary file, fsync, rename without replacing */
+	SANDBOX_ALLOW(openat),
+	SANDBOX_ALLOW(fstat),
+	SANDBOX_ALLOW(newfstatat),
+	SANDBOX_ALLOW(fsync),
+	SANDBOX_ALLOW(renameat2),
+	SANDBOX_ALLOW(unlinkat),
+	/* key generation */
+	SANDBOX_ALLOW(getrandom),
 	SANDBOX_END
 };

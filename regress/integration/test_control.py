@@ -103,7 +103,8 @@ def test_repeated_requests_reach_every_process(relay):
 def test_unknown_command_is_a_usage_error(relay):
     r = relay.ctl("frobnicate")
     assert r.returncode == 2
-    assert r.stderr.startswith("usage: sendgatectl")
+    assert r.stderr.startswith("sendgatectl: unknown command\n"
+                               "usage: sendgatectl")
     r = relay.ctl("show", "status", "extra")
     assert r.returncode == 2
 

@@ -1,0 +1,146 @@
+/*
+ * The state store: connectors, credentials, domain authorizations, DKIM
+ * public keys and the event log.  lka/db.c implements it on SQLite and is
+ * the only file that speaks SQL; a shared backend (PostgreSQL, for several
+ * relay nodes) would implement this same interface.
+ *
+ * Every function returns STATE_OK, STATE_NOTFOUND, STATE_EXISTS or
+ * STATE_ERROR; after STATE_ERROR state_error() says what went wrong (for
+ * example "database or disk is full") and nothing was changed.
+ */
+#ifndef SENDGATE_STATE_H
+#define SENDGATE_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "names.h"
+
+#define STATE_SCHEMA_VERSION	1
+#define STATE_DB_FILE		"sendgate.db"
+
+#define STATE_SALT_LEN		16
+#define STATE_HASH_LEN		32
+#define STATE_DIAG_MAX		256
+#define STATE_EVENT_MAX		640	/* one event line */
+#define STATE_PUBKEY_MAX	1024
+#define STATE_SELECTOR_MAX	80
+#define STATE_NETWORK_MAX	64
+
+enum state_rc {
+	STATE_ERROR = -1,
+	STATE_OK = 0,
+	STATE_NOTFOUND,
+	STATE_EXISTS
+};
+
+/* Limit keys, in the order sendgatectl shows them. */
+enum state_limit {
+	LIMIT_MSG_MINUTE,
+	LIMIT_MSG_HOUR,
+	LIMIT_MSG_DAY,
+	LIMIT_RCPT_MINUTE,
+	LIMIT_RCPT_HOUR,
+	LIMIT_RCPT_DAY,
+	LIMIT_SIZE,
+	LIMIT_RCPT_PER_MSG,
+	LIMIT_COUNT
+};
+
+struct state_connector {
+	int64_t		 id;
+	char		 name[NAMES_CONNECTOR_MAX + 1];
+	int		 enabled;
+	int64_t		 created;
+	int64_t		 limits[LIMIT_COUNT];	/* -1: the config's default */
+	int64_t		 ndomains;
+};
+
+struct state_credential {
+	int64_t		 id;
+	int64_t		 connector;
+	char		 username[NAMES_USERNAME_MAX + 1];
+	uint8_t		 salt[STATE_SALT_LEN];
+	uint8_t		 hash[STATE_HASH_LEN];
+	int64_t		 created;
+};
+
+enum state_domain_state {
+	DOMAIN_PENDING,
+	DOMAIN_VERIFIED,
+	DOMAIN_FAILING,
+	DOMAIN_REVOKED
+};
+
+struct state_domain {
+	int64_t			 id;
+	int64_t			 connector;
+	char			 connector_name[NAMES_CONNECTOR_MAX + 1];
+	char			 name[NAMES_DOMAIN_MAX + 1];	/* A-label */
+	char			 token[NAMES_TOKEN_LEN + 1];
+	enum state_domain_state	 state;
+	int64_t			 created;
+	int64_t			 state_since;
+	int64_t			 last_check;	/* 0: never */
+	int64_t			 next_check;
+	char			 diag[STATE_DIAG_MAX];
+};
+
+struct state_key {
+	int64_t		 id;
+	char		 domain[NAMES_DOMAIN_MAX + 1];
+	char		 selector[STATE_SELECTOR_MAX];
+	char		 algorithm[32];
+	char		 pubkey[STATE_PUBKEY_MAX];	/* base64, the p= value */
+	int64_t		 created;
+};
+
+typedef int	(*state_connector_cb)(const struct state_connector *, void *);
+typedef int	(*state_credential_cb)(const struct state_credential *, void *);
+typedef int	(*state_domain_cb)(const struct state_domain *, void *);
+typedef int	(*state_key_cb)(const struct state_key *, void *);
+typedef int	(*state_string_cb)(const char *, void *);
+
+int		 state_open(const char *, char *, size_t);
+void		 state_close(void);
+const char	*state_error(void);
+const char	*state_limit_name(enum state_limit);
+int		 state_limit_lookup(const char *, enum state_limit *);
+const char	*state_domain_state_name(enum state_domain_state);
+
+int	state_begin(void);
+int	state_commit(void);
+void	state_rollback(void);
+
+int	state_connector_add(const char *, int64_t, int64_t *);
+int	state_connector_get(const char *, struct state_connector *);
+int	state_connector_list(state_connector_cb, void *);
+int	state_connector_del(int64_t);
+int	state_connector_set_enabled(int64_t, int);
+int	state_connector_set_limit(int64_t, enum state_limit, int64_t);
+
+int	state_network_add(int64_t, const char *);
+int	state_network_list(int64_t, state_string_cb, void *);
+
+int	state_credential_add(int64_t, const char *, const uint8_t *,
+	    const uint8_t *, int64_t);
+int	state_credential_keep(int64_t, int);
+int	state_credential_list(int64_t, state_credential_cb, void *);
+int	state_credential_by_user(const char *, state_credential_cb, void *);
+
+int	state_domain_add(int64_t, const char *, const char *, int64_t);
+int	state_domain_get(int64_t, const char *, struct state_domain *);
+int	state_domain_list(int64_t, const char *, state_domain_cb, void *);
+int	state_domain_del(int64_t);
+int	state_domain_count(const char *, int64_t *);
+
+int	state_key_add(const char *, const char *, const char *, const char *,
+	    int64_t);
+int	state_key_list(const char *, state_key_cb, void *);
+int	state_key_del_domain(const char *);
+int	state_key_orphans(state_key_cb, void *);
+
+int	state_event(int64_t, int64_t, const char *);
+int	state_event_list(int64_t, state_string_cb, void *);
+
+#endif
