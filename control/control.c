@@ -54,6 +54,7 @@ static const struct control_command {
 	{ "domain.del", PROC_LKA, 1 },
 	{ "domain.list", PROC_LKA, 0 },
 	{ "domain.show", PROC_LKA, 0 },
+	{ "spf.walk", PROC_LKA, 0 },
 };
 
 static TAILQ_HEAD(, control_client) control_clients =

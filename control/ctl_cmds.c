@@ -49,6 +49,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    " CONNECTOR DOMAIN" },
 	{ { "domain", "check" }, CTL_COMMAND, "domain.check", { "domain" }, 0,
 	    { { NULL } }, 0, " DOMAIN" },
+	{ { "spf", "walk" }, CTL_COMMAND, "spf.walk", { "domain" }, 0,
+	    { { NULL } }, 0, " DOMAIN" },
 };
 
 #define CTL_NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

@@ -166,6 +166,23 @@ ctl_text_record(const struct ctl_row *r)
 	printf("\n");
 }
 
+/* A line of a tree (spf walk): indented by its depth. */
+static void
+ctl_text_line(const struct ctl_row *r)
+{
+	int64_t	 depth = 0;
+	size_t	 i;
+
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->f[i].key, "depth") == 0 && r->f[i].type == 'i')
+			depth = r->f[i].i;
+	printf("%*s", (int)(depth > 20 ? 40 : depth * 2), "");
+	ctl_text(ctl_field_get(r, "text"));
+	putchar('\n');
+}
+
+#define CTL_TABLE_FIELDS_MAX	5	/* wider rows print as blocks */
+
 /* A list: the columns of its first row, headers in capitals. */
 static void
 ctl_text_table(const char *kind)
@@ -190,6 +207,18 @@ ctl_text_table(const char *kind)
 	}
 	if (first == NULL)
 		return;
+	if (first->n > CTL_TABLE_FIELDS_MAX) {
+		/* Too wide for a terminal: one key/value block per row. */
+		for (i = 0, k = 0; i < ctl_nrows; i++) {
+			if (strcmp(ctl_rows[i]->kind, kind) != 0 ||
+			    ctl_rows[i]->single)
+				continue;
+			if (k++)
+				putchar('\n');
+			ctl_text_single(ctl_rows[i]);
+		}
+		return;
+	}
 	for (j = 0; j < first->n; j++) {
 		for (p = first->f[j].key, k = 0; p[k] != '\0'; k++)
 			putchar(p[k] >= 'a' && p[k] <= 'z' ? p[k] - 32 :
@@ -235,7 +264,11 @@ ctl_print_text(void)
 			continue;
 		if (groups > 1)
 			printf("\n%ss:\n", ctl_rows[i]->kind);
-		if (strcmp(ctl_rows[i]->kind, "record") == 0) {
+		if (strcmp(ctl_rows[i]->kind, "line") == 0) {
+			for (j = i; j < ctl_nrows; j++)
+				if (strcmp(ctl_rows[j]->kind, "line") == 0)
+					ctl_text_line(ctl_rows[j]);
+		} else if (strcmp(ctl_rows[i]->kind, "record") == 0) {
 			for (j = i; j < ctl_nrows; j++)
 				if (strcmp(ctl_rows[j]->kind, "record") == 0)
 					ctl_text_record(ctl_rows[j]);

@@ -102,6 +102,17 @@ static const char *const migrations[STATE_SCHEMA_VERSION] = {
 	" time INTEGER NOT NULL,"
 	" actor INTEGER NOT NULL,"
 	" what TEXT NOT NULL);",
+	/* 1 -> 2: results of the domain checks */
+	"ALTER TABLE domain ADD COLUMN failing_since INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE domain ADD COLUMN spf TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE domain ADD COLUMN spf_diag TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE domain ADD COLUMN spf_include INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE domain ADD COLUMN dkim TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE domain ADD COLUMN dkim_diag TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE domain ADD COLUMN dmarc_diag TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX domain_next_check ON domain(next_check);",
 };
 
 static int
@@ -214,8 +225,10 @@ db_exec(sqlite3_stmt *st)
 		return STATE_ERROR;
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT)
+	if (rc == SQLITE_CONSTRAINT) {
+		db_fail("write");
 		return STATE_EXISTS;
+	}
 	if (rc != SQLITE_DONE)
 		return db_fail("write");
 	return STATE_OK;
@@ -230,6 +243,14 @@ db_change(sqlite3_stmt *st)
 	if ((rc = db_exec(st)) != STATE_OK)
 		return rc;
 	return sqlite3_changes(db) > 0 ? STATE_OK : STATE_NOTFOUND;
+}
+
+/* A value read back broke a rule: say which column, refuse the row. */
+static int
+db_corrupt(int col)
+{
+	snprintf(db_err, sizeof(db_err), "corrupt value in column %d", col);
+	return -1;
 }
 
 /* Copy a text column into dst, refusing what does not fit or has NULs. */
@@ -454,16 +475,17 @@ db_connector_row(sqlite3_stmt *st, struct state_connector *c)
 
 	memset(c, 0, sizeof(*c));
 	c->id = sqlite3_column_int64(st, 0);
-	if (db_text(st, 1, c->name, sizeof(c->name)) == -1 ||
-	    names_connector_valid(c->name, NULL, 0) == -1)
+	if (db_text(st, 1, c->name, sizeof(c->name)) == -1)
 		return -1;
+	if (names_connector_valid(c->name, NULL, 0) == -1)
+		return db_corrupt(1);
 	c->enabled = sqlite3_column_int(st, 2) != 0;
 	c->created = sqlite3_column_int64(st, 3);
 	for (i = 0; i < LIMIT_COUNT; i++) {
 		if (sqlite3_column_type(st, 4 + i) == SQLITE_NULL)
 			c->limits[i] = -1;
 		else if ((c->limits[i] = sqlite3_column_int64(st, 4 + i)) < 0)
-			return -1;
+			return db_corrupt(4 + i);
 	}
 	c->ndomains = sqlite3_column_int64(st, 4 + LIMIT_COUNT);
 	return 0;
@@ -698,7 +720,9 @@ state_domain_add(int64_t connector, const char *name, const char *token,
 
 #define DOMAIN_COLUMNS \
 	"d.id, d.connector, c.name, d.name, d.token, d.state, d.created, " \
-	"d.state_since, d.last_check, d.next_check, d.diag"
+	"d.state_since, d.last_check, d.next_check, d.diag, " \
+	"d.failing_since, d.spf, d.spf_diag, d.spf_include, d.dkim, " \
+	"d.dkim_diag, d.dmarc_diag"
 
 static int
 decode_domain(sqlite3_stmt *st, void *buf)
@@ -712,11 +736,24 @@ decode_domain(sqlite3_stmt *st, void *buf)
 	if (db_text(st, 2, d->connector_name, sizeof(d->connector_name)) ==
 	    -1 || db_text(st, 3, d->name, sizeof(d->name)) == -1 ||
 	    db_text(st, 4, d->token, sizeof(d->token)) == -1 ||
-	    names_token_valid(d->token) == -1 ||
-	    db_text(st, 5, state, sizeof(state)) == -1 ||
-	    domain_state_lookup(state, &d->state) == -1 ||
-	    db_text(st, 10, d->diag, sizeof(d->diag)) == -1)
+	    db_text(st, 5, state, sizeof(state)) == -1)
 		return -1;
+	if (names_token_valid(d->token) == -1)
+		return db_corrupt(4);
+	if (domain_state_lookup(state, &d->state) == -1)
+		return db_corrupt(5);
+	if (db_text(st, 10, d->diag, sizeof(d->diag)) == -1 ||
+	    db_text(st, 12, d->checks.spf, sizeof(d->checks.spf)) == -1 ||
+	    db_text(st, 13, d->checks.spf_diag,
+	    sizeof(d->checks.spf_diag)) == -1 ||
+	    db_text(st, 15, d->checks.dkim, sizeof(d->checks.dkim)) == -1 ||
+	    db_text(st, 16, d->checks.dkim_diag,
+	    sizeof(d->checks.dkim_diag)) == -1 ||
+	    db_text(st, 17, d->checks.dmarc_diag,
+	    sizeof(d->checks.dmarc_diag)) == -1)
+		return -1;
+	d->failing_since = sqlite3_column_int64(st, 11);
+	d->checks.spf_include = sqlite3_column_int(st, 14) != 0;
 	d->created = sqlite3_column_int64(st, 6);
 	d->state_since = sqlite3_column_int64(st, 7);
 	d->last_check = sqlite3_column_int64(st, 8);
@@ -752,6 +789,59 @@ state_domain_list(int64_t connector, const char *name, state_domain_cb cb,
 		if (cb(&d, arg) == -1)
 			break;
 	return db_end(&it, 0);
+}
+
+/* Authorizations whose next check is due, soonest first, at most n. */
+int
+state_domain_due(int64_t now, int n, state_domain_cb cb, void *arg)
+{
+	struct state_domain	 d;
+	struct db_iter		 it;
+
+	db_iter(&it, db_prepare("SELECT " DOMAIN_COLUMNS " FROM domain d "
+	    "JOIN connector c ON c.id = d.connector WHERE d.next_check <= ? "
+	    "ORDER BY d.next_check, d.id LIMIT ?", "ii", now, (int64_t)n));
+	while (db_next(&it, decode_domain, &d))
+		if (cb(&d, arg) == -1)
+			break;
+	return db_end(&it, 1);
+}
+
+int
+state_domain_by_id(int64_t id, struct state_domain *d)
+{
+	return db_one(db_prepare("SELECT " DOMAIN_COLUMNS " FROM domain d "
+	    "JOIN connector c ON c.id = d.connector WHERE d.id = ?", "i", id),
+	    decode_domain, d);
+}
+
+int
+state_domain_schedule(int64_t id, int64_t when)
+{
+	return db_change(db_prepare("UPDATE domain SET next_check = ? "
+	    "WHERE id = ?", "ii", when, id));
+}
+
+int
+state_domain_schedule_name(const char *name, int64_t when)
+{
+	return db_change(db_prepare("UPDATE domain SET next_check = ? "
+	    "WHERE name = ?", "it", when, name));
+}
+
+/* Write back the state and check results of an authorization. */
+int
+state_domain_save(const struct state_domain *d)
+{
+	return db_change(db_prepare("UPDATE domain SET state = ?, "
+	    "state_since = ?, last_check = ?, next_check = ?, diag = ?, "
+	    "failing_since = ?, spf = ?, spf_diag = ?, spf_include = ?, "
+	    "dkim = ?, dkim_diag = ?, dmarc_diag = ? WHERE id = ?",
+	    "tiiitittittti", state_domain_state_name(d->state),
+	    d->state_since, d->last_check, d->next_check, d->diag,
+	    d->failing_since, d->checks.spf, d->checks.spf_diag,
+	    (int64_t)d->checks.spf_include, d->checks.dkim,
+	    d->checks.dkim_diag, d->checks.dmarc_diag, d->id));
 }
 
 int
@@ -799,6 +889,10 @@ decode_key(sqlite3_stmt *st, void *buf)
 	    db_text(st, 3, k->algorithm, sizeof(k->algorithm)) == -1 ||
 	    db_text(st, 4, k->pubkey, sizeof(k->pubkey)) == -1)
 		return -1;
+	/* It goes into DNS records we print: base64 and nothing else. */
+	if (k->pubkey[strspn(k->pubkey, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/=")] != '\0')
+		return db_corrupt(4);
 	k->created = sqlite3_column_int64(st, 5);
 	return 0;
 }

@@ -6,8 +6,10 @@
 
 #include <openssl/crypto.h>
 
+#include "checks.h"
 #include "child.h"
 #include "config.h"
+#include "dns_resolver.h"
 #include "lka.h"
 #include "log.h"
 #include "proto.h"
@@ -46,6 +48,9 @@ lka_main(struct sendgated_conf *conf, const struct child_opts *o)
 	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
 		fatalx("cannot initialize libcrypto");
 	child_setup(o, lka_dispatch);
+	/* resolv.conf can only be read before the chroot. */
+	if (dns_init(conf, child_base(), err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	sandbox_enter(&spec, o->sandbox);
 	/*
 	 * Opened inside the chroot, as our own user: the database, its WAL
@@ -55,6 +60,7 @@ lka_main(struct sendgated_conf *conf, const struct child_opts *o)
 		fatalx("%s", err);
 	lka_ctl_init(conf);
 	lka_domain_init(conf);
+	checks_init(conf);
 	child_ready();
 	child_run();
 }

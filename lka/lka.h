@@ -64,6 +64,7 @@ void	lka_domain_list(struct lka_cmd *);
 void	lka_domain_show(struct lka_cmd *);
 void	lka_domain_del(struct lka_cmd *);
 void	lka_domain_check(struct lka_cmd *);
+void	lka_spf_walk(struct lka_cmd *);
 int	lka_keys_orphaned(struct lka_keyset *);
 void	lka_keys_release(struct lka_keyset *);
 void	lka_domain_dkim_key(struct mproc *, struct imsg *);

@@ -258,22 +258,13 @@ lka_connector_list(struct lka_cmd *c)
 	lka_done(c, 0, "%s", "");
 }
 
-struct lka_join {
-	char	 buf[PROTO_VALUE_MAX];
-	size_t	 len;
-};
-
 static int
-lka_join_network(const char *cidr, void *arg)
+lka_show_network(const char *cidr, void *arg)
 {
-	struct lka_join	*j = arg;
-	int		 n;
+	struct lka_cmd	*c = arg;
 
-	n = snprintf(j->buf + j->len, sizeof(j->buf) - j->len, "%s%s",
-	    j->len ? " " : "", cidr);
-	if (n < 0 || (size_t)n >= sizeof(j->buf) - j->len)
-		return -1;
-	j->len += (size_t)n;
+	lka_answer_row(c->answer, "network", 0);
+	lka_answer_str(c->answer, "network", cidr);
 	return 0;
 }
 
@@ -325,23 +316,18 @@ static void
 lka_connector_show(struct lka_cmd *c)
 {
 	struct state_connector	 conn;
-	struct lka_join		 nets;
 	int			 i;
 
 	if (lka_connector_param(c, "name", &conn) == -1)
 		return;
-	memset(&nets, 0, sizeof(nets));
-	if (state_network_list(conn.id, lka_join_network, &nets) !=
-	    STATE_OK) {
-		lka_fail_state(c);
-		return;
-	}
 	lka_answer_row(c->answer, "connector", 1);
 	lka_answer_str(c->answer, "name", conn.name);
 	lka_answer_str(c->answer, "enabled", conn.enabled ? "yes" : "no");
 	lka_answer_time(c->answer, "created", conn.created);
-	lka_answer_str(c->answer, "networks",
-	    nets.len ? nets.buf : "none (password only)");
+	if (state_network_list(conn.id, lka_show_network, c) != STATE_OK) {
+		lka_fail_state(c);
+		return;
+	}
 	for (i = 0; i < LIMIT_COUNT; i++) {
 		lka_answer_row(c->answer, "limit", 0);
 		lka_answer_str(c->answer, "limit", state_limit_name(i));
@@ -444,6 +430,12 @@ lka_limit_value(enum state_limit l, const char *s, int64_t *v, char *err,
 		*v = (int64_t)u;
 		return 0;
 	}
+	/* Digits only: strtonum would take blanks and a sign. */
+	if (s[0] == '\0' || s[strspn(s, "0123456789")] != '\0') {
+		snprintf(err, errlen, "value must be a whole number, 0 for no "
+		    "limit, or \"default\"");
+		return -1;
+	}
 	*v = strtonum(s, l == LIMIT_RCPT_PER_MSG ? 1 : 0,
 	    LKA_LIMIT_VALUE_MAX, &errstr);
 	if (errstr != NULL) {
@@ -461,7 +453,7 @@ lka_connector_limit(struct lka_cmd *c)
 	enum state_limit	 l;
 	const char		*key = lka_param(c, "key");
 	const char		*value = lka_param(c, "value");
-	char			 err[128];
+	char			 err[128], shown[32];
 	int64_t			 v;
 
 	if (lka_connector_param(c, "name", &conn) == -1)
@@ -478,15 +470,18 @@ lka_connector_limit(struct lka_cmd *c)
 		lka_done(c, 1, "invalid %s: %s", key, value ? err : "missing");
 		return;
 	}
+	if (v < 0)
+		snprintf(shown, sizeof(shown), "the default");
+	else
+		snprintf(shown, sizeof(shown), "%" PRId64, v);
 	if (state_begin() != STATE_OK ||
 	    state_connector_set_limit(conn.id, l, v) != STATE_OK ||
 	    lka_event(c, "connector %s: limit %s set to %s", conn.name, key,
-	    value) == -1 || state_commit() != STATE_OK) {
+	    shown) == -1 || state_commit() != STATE_OK) {
 		lka_fail_state(c);
 		return;
 	}
-	lka_done(c, 0, "connector %s: %s %s", conn.name, key, v < 0 ?
-	    "back to the default" : value);
+	lka_done(c, 0, "connector %s: %s set to %s", conn.name, key, shown);
 }
 
 static void
@@ -536,6 +531,7 @@ static const struct {
 	{ "domain.del", lka_domain_del },
 	{ "domain.list", lka_domain_list },
 	{ "domain.show", lka_domain_show },
+	{ "spf.walk", lka_spf_walk },
 };
 
 /*

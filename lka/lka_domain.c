@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "checks.h"
 #include "child.h"
 #include "credential.h"
 #include "lka.h"
@@ -267,7 +268,7 @@ lka_domain_commit(struct lka_cmd *c, int64_t connector, const char *cname,
     const char *domain, const char *unicode, struct lka_keygen *k)
 {
 	char	 token[NAMES_TOKEN_LEN + 1], sel[STATE_SELECTOR_MAX];
-	int	 i;
+	int	 i, rc, gone = 0;
 
 	if (credential_token(token, sizeof(token)) == -1) {
 		lka_done(c, 1, "cannot generate a verification token");
@@ -275,8 +276,13 @@ lka_domain_commit(struct lka_cmd *c, int64_t connector, const char *cname,
 	}
 	if (state_begin() != STATE_OK)
 		goto fail;
-	if (state_domain_add(connector, domain, token, lka_now()) !=
-	    STATE_OK)
+	if ((rc = state_domain_add(connector, domain, token, lka_now())) ==
+	    STATE_EXISTS) {
+		/* Only the connector can have gone: we checked the rest. */
+		gone = 1;
+		goto fail;
+	}
+	if (rc != STATE_OK)
 		goto fail;
 	for (i = 0; k != NULL && i < LKA_ALGS; i++) {
 		if (k->reqid[i] == 0)
@@ -310,6 +316,12 @@ fail:
 			continue;
 		lka_selector(i, sel, sizeof(sel));
 		lka_keydel(domain, sel, lka_algs[i].alg);
+	}
+	if (gone) {
+		state_rollback();
+		lka_done(c, 1, "connector %s was deleted while the keys of %s "
+		    "were generated; nothing was changed", cname, domain);
+		return;
 	}
 	lka_fail_state(c);
 }
@@ -369,6 +381,13 @@ lka_domain_add(struct lka_cmd *c)
 	for (i = 0; i < LKA_ALGS; i++) {
 		if (!(lka_conf->dkim_algs & lka_algs[i].flag))
 			continue;
+		/*
+		 * The database has no key for the domain, so no published
+		 * record can need a file a crash may have left behind: clear
+		 * it first (the signer handles our messages in order).
+		 */
+		lka_selector(i, sel, sizeof(sel));
+		lka_keydel(a, sel, lka_algs[i].alg);
 		k->reqid[i] = ++lka_keygen_reqid;
 		k->waiting++;
 		lka_selector(i, sel, sizeof(sel));
@@ -481,6 +500,13 @@ lka_show_authorization(const struct state_domain *d, void *arg)
 	lka_answer_time(c->answer, "next_check", d->next_check);
 	lka_answer_str(c->answer, "diagnosis", d->diag[0] ? d->diag :
 	    "not checked yet");
+	lka_answer_str(c->answer, "spf", d->checks.spf[0] ? d->checks.spf :
+	    "not checked");
+	lka_answer_str(c->answer, "spf_diagnosis", d->checks.spf_diag);
+	lka_answer_str(c->answer, "dkim", d->checks.dkim[0] ?
+	    d->checks.dkim : "not checked");
+	lka_answer_str(c->answer, "dkim_diagnosis", d->checks.dkim_diag);
+	lka_answer_str(c->answer, "dmarc", d->checks.dmarc_diag);
 	return 0;
 }
 
@@ -568,25 +594,34 @@ lka_domain_del(struct lka_cmd *c)
 	lka_keys_release(&ks);
 }
 
-/* Until the DNS checks exist, report the stored state. */
+/* Check now; the answer comes when the checks are done. */
 void
 lka_domain_check(struct lka_cmd *c)
 {
 	char	 a[NAMES_DOMAIN_MAX + 1], u[NAMES_DOMAIN_UNICODE_MAX + 1];
-	int	 rc;
+	int64_t	 n;
 
 	if (lka_domain_param(c, a, u) == -1)
 		return;
-	rc = state_domain_list(0, a, lka_show_authorization, c);
-	if (rc == STATE_NOTFOUND) {
+	if (state_domain_count(a, &n) != STATE_OK) {
+		lka_fail_state(c);
+		return;
+	}
+	if (n == 0) {
 		lka_done(c, 1, "domain %s is not authorized for any connector",
 		    a);
 		return;
 	}
-	if (rc != STATE_OK) {
-		lka_fail_state(c);
+	checks_now(c, a);
+}
+
+/* sendgatectl spf walk: any domain, authorized or not. */
+void
+lka_spf_walk(struct lka_cmd *c)
+{
+	char	 a[NAMES_DOMAIN_MAX + 1], u[NAMES_DOMAIN_UNICODE_MAX + 1];
+
+	if (lka_domain_param(c, a, u) == -1)
 		return;
-	}
-	lka_done(c, 0, "domain %s: DNS checks are not part of this release "
-	    "yet; the state above is the stored one", a);
+	checks_spf_walk(c, a);
 }

@@ -3,6 +3,8 @@
  * sandbox_base_rules (smtpd/sandbox.c).  Measured, not guessed: see
  * SENDGATE_STRACE in regress/integration/conftest.py and README.md.
  */
+#include <sys/socket.h>
+
 #include "lka.h"
 #include "sandbox.h"
 
@@ -19,7 +21,16 @@ const struct sandbox_rule lka_sandbox_rules[] = {
 	SANDBOX_ALLOW(unlink),
 	SANDBOX_ALLOW(geteuid),
 	SANDBOX_ALLOW(access),		/* does a -wal file exist */
-	/* passwords, salts and verification tokens */
+	/* passwords, salts and verification tokens; DNS query ids */
 	SANDBOX_ALLOW(getrandom),
+	/* libunbound: UDP (and TCP for truncated answers) to the
+	 * resolvers, from random source ports; never a Unix socket */
+	SANDBOX_ALLOW_IF(socket, 0, SCMP_CMP_EQ, AF_INET),
+	SANDBOX_ALLOW_IF(socket, 0, SCMP_CMP_EQ, AF_INET6),
+	SANDBOX_ALLOW(bind),
+	SANDBOX_ALLOW(connect),
+	SANDBOX_ALLOW(setsockopt),
+	SANDBOX_ALLOW_IF(getsockopt, 2, SCMP_CMP_EQ, SO_ERROR),
+	SANDBOX_ALLOW(recvfrom),
 	SANDBOX_END
 };

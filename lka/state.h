@@ -16,7 +16,7 @@
 
 #include "names.h"
 
-#define STATE_SCHEMA_VERSION	1
+#define STATE_SCHEMA_VERSION	2
 #define STATE_DB_FILE		"sendgate.db"
 
 #define STATE_SALT_LEN		16
@@ -83,7 +83,16 @@ struct state_domain {
 	int64_t			 state_since;
 	int64_t			 last_check;	/* 0: never */
 	int64_t			 next_check;
-	char			 diag[STATE_DIAG_MAX];
+	char			 diag[STATE_DIAG_MAX];	/* ownership */
+	int64_t			 failing_since;	/* 0: not failing */
+	struct state_checks {
+		char		 spf[16];	/* "" until checked */
+		char		 spf_diag[STATE_DIAG_MAX];
+		int		 spf_include;	/* our include is reachable */
+		char		 dkim[16];
+		char		 dkim_diag[STATE_DIAG_MAX];
+		char		 dmarc_diag[STATE_DIAG_MAX];
+	}			 checks;
 };
 
 struct state_key {
@@ -133,6 +142,11 @@ int	state_domain_get(int64_t, const char *, struct state_domain *);
 int	state_domain_list(int64_t, const char *, state_domain_cb, void *);
 int	state_domain_del(int64_t);
 int	state_domain_count(const char *, int64_t *);
+int	state_domain_due(int64_t, int, state_domain_cb, void *);
+int	state_domain_by_id(int64_t, struct state_domain *);
+int	state_domain_schedule(int64_t, int64_t);
+int	state_domain_schedule_name(const char *, int64_t);
+int	state_domain_save(const struct state_domain *);
 
 int	state_key_add(const char *, const char *, const char *, const char *,
 	    int64_t);

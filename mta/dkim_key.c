@@ -20,6 +20,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -285,6 +286,29 @@ filename_check(const char *name)
 	return 0;
 }
 
+static int
+filename_hashed(const char *domain, const char *selector, enum dkim_alg alg,
+    char *out, size_t outlen)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 md[SHA256_DIGEST_LENGTH];
+	char			 h[2 * SHA256_DIGEST_LENGTH + 1];
+	size_t			 i;
+
+	if (SHA256((const unsigned char *)domain, strlen(domain), md) ==
+	    NULL) {
+		errno = EIO;
+		return -1;
+	}
+	for (i = 0; i < sizeof(md); i++) {
+		h[2 * i] = hex[md[i] >> 4];
+		h[2 * i + 1] = hex[md[i] & 15];
+	}
+	h[sizeof(h) - 1] = '\0';
+	return bprintf(out, outlen, "sha256-%s.%s.%s.pem", h, selector,
+	    algs[alg].name);
+}
+
 int
 dkim_key_filename(const char *domain, const char *selector,
     enum dkim_alg alg, char *out, size_t outlen)
@@ -299,7 +323,19 @@ dkim_key_filename(const char *domain, const char *selector,
 	if (bprintf(out, outlen, "%s.%s.%s.pem", domain, selector,
 	    algs[alg].name) == -1)
 		return -1;
-	if (filename_check(out) == -1) {
+	if (filename_check(out) == 0)
+		return 0;
+	if (errno != ENAMETOOLONG) {
+		out[0] = '\0';
+		return -1;
+	}
+	/*
+	 * A domain near the 253-byte limit does not fit a file name with
+	 * its selector and algorithm: name the file by a hash of the
+	 * domain instead (still one file per domain, selector, algorithm).
+	 */
+	if (filename_hashed(domain, selector, alg, out, outlen) == -1 ||
+	    filename_check(out) == -1) {
 		out[0] = '\0';
 		return -1;
 	}

@@ -5,6 +5,8 @@
  * mta.  It never touches the network and never sees a message body.
  * Start-up (confinement), imsg dispatch, shutdown.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -101,6 +103,7 @@ signer_keydel(struct mproc *p, struct imsg *im)
 	char		 domain[DKIM_KEY_NAME_MAX + 1];
 	char		 selector[DKIM_KEY_NAME_MAX + 1], algname[32];
 	char		 file[DKIM_KEY_NAME_MAX * 2 + 64];
+	struct stat	 st;
 
 	msg_in_init(&m, im);
 	if (m_get_string(&m, domain, sizeof(domain)) == -1 ||
@@ -117,6 +120,10 @@ signer_keydel(struct mproc *p, struct imsg *im)
 		    selector, algname);
 		return;
 	}
+	/* lka also clears names that may hold nothing: say so only when
+	 * there was a key. */
+	if (fstatat(signer_dirfd, file, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return;
 	if (dkim_key_remove(signer_dirfd, file) == -1)
 		log_warn("%s: cannot remove", file);
 	else

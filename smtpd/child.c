@@ -15,6 +15,7 @@
 static struct mproc	 child_peers[PROC_COUNT];
 static int		 child_connected[PROC_COUNT];
 static struct event	 child_ev_term;
+static struct event_base	*child_evbase;
 static enum proc_id	 child_self;
 static struct event	 child_ev_linger;
 static char		 child_linger_msg[320];
@@ -67,7 +68,7 @@ child_setup(const struct child_opts *o, mproc_handler handler)
 	int	 p;
 
 	child_self = o->self;
-	event_init();
+	child_evbase = event_init();
 	evtimer_set(&child_ev_linger, child_linger_done, child_linger_msg);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -83,6 +84,12 @@ child_setup(const struct child_opts *o, mproc_handler handler)
 		    handler, child_channel_closed, NULL);
 		child_connected[p] = 1;
 	}
+}
+
+struct event_base *
+child_base(void)
+{
+	return child_evbase;
 }
 
 struct mproc *

@@ -26,6 +26,7 @@ typedef void	(*child_main_fn)(struct sendgated_conf *,
 
 void		 child_setup(const struct child_opts *, mproc_handler);
 struct mproc	*child_peer(enum proc_id);
+struct event_base *child_base(void);
 void		 child_ready(void);
 void		 child_run(void) __attribute__((noreturn));
 int		 child_imsg(struct mproc *, struct imsg *);

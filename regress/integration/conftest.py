@@ -15,11 +15,14 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
 
 import pytest
+
+from dnsfixture import DNSFixture
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -31,7 +34,19 @@ STRACE = os.environ.get("SENDGATE_STRACE") == "1"
 CHILDREN = ["smtp", "lka", "queue", "mta", "signer", "control"]
 PROCESSES = ["parent"] + CHILDREN
 
+# A member of the control group that is not root: may read, not change.
+GROUP_MEMBER = ["--reuid=nobody", "--regid=_sendgatectl", "--clear-groups"]
+
 _syscalls = collections.defaultdict(set)
+
+
+def wait_for(predicate, timeout=10):
+    """Poll until predicate() is true, for what a process does after it
+    answered (the signer removing key files)."""
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def free_port():
@@ -70,6 +85,7 @@ class Relay:
             "empty": str(base / "empty"),
         }
         self.extra = ""
+        self.dns = None
 
     def write_conf(self):
         with open(self.conf, "w") as f:
@@ -83,7 +99,15 @@ socket "{self.socket}"
 pki relay cert "{self.pki}/relay.crt" key "{self.pki}/relay.key"
 listen on 127.0.0.1 port {self.ports[0]} tls pki relay
 listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
-{self.extra}""")
+{self.resolver()}{self.extra}""")
+
+    def resolver(self):
+        """Never the machine's resolver: the test's own DNS server."""
+        if "resolver " in self.extra:
+            return ""
+        if self.dns is None:
+            self.dns = DNSFixture()
+        return self.dns.config()
 
     def start(self, wait=True, args=()):
         self.write_conf()
@@ -149,6 +173,51 @@ listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
         self.proc.send_signal(signal.SIGTERM)
         return self.wait_exit()
 
+    def restart(self):
+        """A new sendgated on the same configuration and directories; the
+        log of the previous one moves to sendgated.log.1."""
+        assert self.stop() == 0, self.logtext()
+        self.logf.close()
+        os.replace(self.log, self.log + ".1")
+        return self.start()
+
+    def state_db(self):
+        return os.path.join(self.dirs["state"], "sendgate.db")
+
+    def state_query(self, sql, args=()):
+        """Rows of a query on the state database, read-only."""
+        con = sqlite3.connect(f"file:{self.state_db()}?mode=ro", uri=True)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+    def state_dump(self):
+        """Every row of every table of the state database, and the names
+        of the private key files: what "nothing changed" compares."""
+        tables = [t for (t,) in self.state_query(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        dump = {t: sorted(self.state_query(f'SELECT * FROM "{t}"'),
+                          key=repr) for t in sorted(tables)}
+        dump["key files"] = sorted(os.listdir(self.dirs["keys"]))
+        return dump
+
+    def assert_refused(self, rows, user=None):
+        """Each row (sendgatectl arguments, message) is refused: exit 1,
+        the one line "sendgatectl: message" on stderr, nothing on stdout,
+        and nothing changed.  Every row runs; the failures are listed."""
+        failed = []
+        for args, message in rows:
+            before = self.state_dump()
+            r = self.ctl(*args, user=user)
+            got = (r.returncode, r.stdout, r.stderr)
+            want = (1, "", f"sendgatectl: {message}\n")
+            if got != want:
+                failed.append(f"{args!r}: want {want!r}, got {got!r}")
+            elif self.state_dump() != before:
+                failed.append(f"{args!r}: the state changed")
+        assert not failed, "\n".join(failed)
+
     def collect_trace(self):
         """Syscalls each child made after loading its seccomp filter."""
         if not STRACE:
@@ -194,6 +263,8 @@ def relay_factory(pki):
         r.stop()
         if getattr(r, "logf", None):
             r.logf.close()
+        if r.dns is not None:
+            r.dns.stop()
         r.collect_trace()
     shutil.rmtree(top, ignore_errors=True)
 

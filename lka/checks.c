@@ -1,0 +1,788 @@
+/*
+ * Domain checks (see checks.h): scheduling, DNS, state transitions.
+ *
+ * Lifecycle of an authorization (DESIGN.md): pending -> verified when the
+ * verification TXT is found; verified -> failing when an authoritative
+ * answer no longer has it; failing -> revoked once it stays missing past
+ * `verification grace` (0: at once); found again -> verified.  A DNS
+ * temporary failure changes nothing.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <event.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks.h"
+#include "config.h"
+#include "dkim_record.h"
+#include "dmarc.h"
+#include "dns_resolver.h"
+#include "lka.h"
+#include "log.h"
+#include "spf.h"
+#include "state.h"
+#include "verify_token.h"
+
+struct check_key {
+	char	 selector[STATE_SELECTOR_MAX];
+	char	 keytype[16];
+	char	 pubkey[STATE_PUBKEY_MAX];
+};
+
+struct check_job;
+typedef int	(*check_eval_fn)(struct check_job *);
+typedef void	(*check_done_fn)(struct check_job *);
+
+struct check_job {
+	TAILQ_ENTRY(check_job)	 entry;
+	struct state_domain	 d;		/* as read when it started */
+	struct check_key	 keys[CHECKS_KEYS_MAX];
+	int			 nkeys;
+	struct dns_store	*store;
+	int			 outstanding;	/* questions in flight */
+	int			 starved;	/* waits for a DNS slot */
+	int			 runs;
+	check_eval_fn		 eval;
+	check_done_fn		 done;
+	struct lka_cmd		*cmd;		/* spf walk: who asked */
+	char			 walk_domain[NAMES_DOMAIN_MAX + 1];
+	struct lka_answer_lines	*lines;
+};
+
+/* Output lines of spf walk, kept for the last (complete) run. */
+struct lka_answer_lines {
+	size_t	 n;
+	size_t	 cap;
+	struct {
+		int	 depth;
+		char	*text;
+	}	*l;
+};
+
+/* A `domain check` waiting for its domain's checks. */
+struct check_waiter {
+	TAILQ_ENTRY(check_waiter) entry;
+	struct lka_cmd		*cmd;
+	char			 domain[NAMES_DOMAIN_MAX + 1];
+	int64_t			 deadline;
+};
+
+static struct sendgated_conf		*checks_conf;
+static TAILQ_HEAD(, check_job)		 checks_jobs =
+    TAILQ_HEAD_INITIALIZER(checks_jobs);
+static TAILQ_HEAD(, check_waiter)	 checks_waiters =
+    TAILQ_HEAD_INITIALIZER(checks_waiters);
+static int				 checks_njobs;
+static int				 checks_busy;	/* DNS in flight */
+static struct event			 checks_tick;
+
+static void	checks_run(struct check_job *);
+
+/*
+ * Diagnoses are for people and fit a column: cut visibly ("...") when a
+ * hostile record makes one too long.
+ */
+static void __attribute__((format(printf, 3, 4)))
+checks_diag(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n >= len && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+static void	checks_pump(void);
+
+static int
+checks_jobs_max(void)
+{
+	/* A job asks a few questions at a time: keep the cap busy. */
+	return checks_conf->checks_inflight * 2;
+}
+
+static int64_t
+checks_jittered(int64_t now)
+{
+	int64_t	 every = checks_conf->checks_every;
+	int64_t	 span = every * CHECKS_JITTER_PCT / 100;
+
+	if (span <= 0)
+		return now + every;
+	return now + every - span + (int64_t)arc4random_uniform(
+	    (uint32_t)(2 * span + 1));
+}
+
+static void
+checks_job_free(struct check_job *j)
+{
+	size_t	 i;
+
+	TAILQ_REMOVE(&checks_jobs, j, entry);
+	checks_njobs--;
+	dns_store_free(j->store);
+	if (j->lines != NULL) {
+		for (i = 0; i < j->lines->n; i++)
+			free(j->lines->l[i].text);
+		free(j->lines->l);
+		free(j->lines);
+	}
+	free(j);
+}
+
+static void
+checks_answered(void *arg, const char *qname, enum dns_type qtype,
+    struct dns_answer *ans)
+{
+	struct check_job	*j = arg;
+
+	checks_busy--;
+	j->outstanding--;
+	if (dns_store_put(j->store, qname, qtype, ans) == -1)
+		log_warnx("checks: %s: too many DNS questions", j->d.name);
+	if (j->outstanding == 0)
+		checks_run(j);
+	checks_pump();
+}
+
+static int
+checks_ask(void *arg, const char *qname, enum dns_type qtype)
+{
+	struct check_job	*j = arg;
+
+	if (checks_busy >= checks_conf->checks_inflight)
+		return -1;
+	checks_busy++;
+	j->outstanding++;
+	dns_query(qname, qtype, checks_answered, j);
+	return 0;
+}
+
+/* Evaluate; ask what is missing, or finish. */
+static void	checks_wake_waiters(const char *);
+
+static void
+checks_run(struct check_job *j)
+{
+	char	 domain[NAMES_DOMAIN_MAX + 1];
+
+	j->runs++;
+	if (j->eval(j) == 0) {
+		strlcpy(domain, j->d.name, sizeof(domain));
+		j->done(j);
+		checks_job_free(j);
+		/* Now that the job is gone, its waiters may be answered. */
+		if (domain[0] != '\0')
+			checks_wake_waiters(domain);
+		return;
+	}
+	dns_store_wants(j->store, checks_ask, j);
+	j->starved = j->outstanding == 0;
+}
+
+/* DNS slots came free: give them to jobs that wait for one. */
+static void
+checks_pump(void)
+{
+	struct check_job	*j, *next;
+
+	for (j = TAILQ_FIRST(&checks_jobs); j != NULL &&
+	    checks_busy < checks_conf->checks_inflight; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (j->starved) {
+			dns_store_wants(j->store, checks_ask, j);
+			j->starved = j->outstanding == 0;
+		}
+	}
+}
+
+static const char *
+checks_spf_worse(const char *a, const char *b)
+{
+	static const char *const order[] = { "pass", "none", "neutral",
+	    "softfail", "fail", "temperror", "permerror" };
+	int	 ia = 0, ib = 0, i;
+
+	for (i = 0; i < 7; i++) {
+		if (strcmp(order[i], a) == 0)
+			ia = i;
+		if (strcmp(order[i], b) == 0)
+			ib = i;
+	}
+	return ia >= ib ? a : b;
+}
+
+static void
+checks_spf_request(struct spf_request *r, const struct sockaddr_storage *ss,
+    const char *domain, char *sender, size_t senderlen)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(sender, senderlen, "postmaster@%s", domain);
+	r->sender = sender;
+	r->helo = checks_conf->hostname;
+	r->domain = domain;
+	r->receiver = checks_conf->hostname;
+	r->now = time(NULL);
+	if (ss == NULL)
+		return;
+	r->family = ss->ss_family;
+	if (ss->ss_family == AF_INET)
+		memcpy(r->ip, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(r->ip, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+		    16);
+}
+
+/*
+ * SPF: check_host() for every relay address (the worst result counts),
+ * and a walk of the record tree for our include.  Returns 1 when DNS
+ * answers are missing.
+ */
+static int
+checks_eval_spf(struct check_job *j, struct state_checks *c)
+{
+	struct dns_source	 src = dns_store_source(j->store);
+	struct spf_request	 req;
+	struct spf_outcome	 out;
+	struct spf_walk_summary	 sum;
+	enum spf_result		 r;
+	char			 sender[NAMES_DOMAIN_MAX + 16];
+	int			 i, need = 0;
+	const char		*worst = NULL;
+
+	checks_spf_request(&req, NULL, j->d.name, sender, sizeof(sender));
+	memset(&sum, 0, sizeof(sum));
+	r = spf_walk(j->d.name, &req, checks_conf->spf_include, &src, NULL,
+	    &sum);
+	if (r == SPF_NEED_DNS)
+		need = 1;
+	for (i = 0; i < checks_conf->nrelay_addrs; i++) {
+		checks_spf_request(&req, &checks_conf->relay_addrs[i],
+		    j->d.name, sender, sizeof(sender));
+		memset(&out, 0, sizeof(out));
+		r = spf_check_host(&req, &src, &out);
+		if (r == SPF_NEED_DNS) {
+			need = 1;
+			continue;
+		}
+		if (worst == NULL || checks_spf_worse(spf_result_name(r),
+		    worst) != worst) {
+			worst = spf_result_name(r);
+			checks_diag(c->spf_diag, sizeof(c->spf_diag), "%s",
+			    out.diag);
+		}
+	}
+	if (need)
+		return 1;
+	c->spf_include = sum.include_found;
+	if (worst == NULL) {
+		/* No relay address configured: judge by the include. */
+		worst = r == SPF_NONE ? "none" : r == SPF_PERMERROR ?
+		    "permerror" : r == SPF_TEMPERROR ? "temperror" :
+		    sum.include_found ? "pass" : "fail";
+		checks_diag(c->spf_diag, sizeof(c->spf_diag), "%s", sum.diag);
+	}
+	snprintf(c->spf, sizeof(c->spf), "%s", worst);
+	if (!sum.include_found && r != SPF_NONE && r != SPF_TEMPERROR) {
+		checks_diag(c->spf_diag, sizeof(c->spf_diag), "include:%s "
+		    "missing%s%s", checks_conf->spf_include,
+		    sum.diag[0] ? "; " : "", sum.diag);
+	} else if (c->spf_diag[0] == '\0')
+		checks_diag(c->spf_diag, sizeof(c->spf_diag), "%s",
+		    sum.diag[0] ? sum.diag : "include present");
+	return 0;
+}
+
+/* DKIM: each key's record at its selector; the worst state counts. */
+static int
+checks_eval_dkim(struct check_job *j, struct state_checks *c)
+{
+	struct dns_source	 src = dns_store_source(j->store);
+	const struct dns_answer	*ans;
+	enum dkim_check		 r, worst = DKIM_OK;
+	char			 q[DNS_NAME_MAX + STATE_SELECTOR_MAX + 16];
+	char			 diag[STATE_DIAG_MAX];
+	size_t			 o = 0;
+	int			 i, need = 0, n;
+
+	for (i = 0; i < j->nkeys; i++) {
+		snprintf(q, sizeof(q), "%s._domainkey.%s", j->keys[i].selector,
+		    j->d.name);
+		if (strlen(q) > DNS_NAME_MAX) {
+			/* No such DNS name can exist: the record is missing. */
+			static const struct dns_answer	 none = { DNS_NXDOMAIN,
+			    0, NULL, "" };
+
+			ans = &none;
+		} else if (!src.lookup(src.arg, q, DNS_T_TXT, &ans)) {
+			need = 1;
+			continue;
+		}
+		if (need)
+			continue;
+		r = dkim_record_check(ans, j->keys[i].keytype,
+		    j->keys[i].pubkey, diag, sizeof(diag));
+		if (r != DKIM_OK && (worst == DKIM_OK || r > worst))
+			worst = r;
+		n = snprintf(c->dkim_diag + o, sizeof(c->dkim_diag) - o,
+		    "%s%s: %s", o ? "; " : "", j->keys[i].selector, diag);
+		if (n < 0)
+			break;
+		if ((size_t)n >= sizeof(c->dkim_diag) - o) {
+			memcpy(c->dkim_diag + sizeof(c->dkim_diag) - 4, "...",
+			    4);
+			break;
+		}
+		o += (size_t)n;
+	}
+	if (need)
+		return 1;
+	snprintf(c->dkim, sizeof(c->dkim), "%s", j->nkeys ?
+	    dkim_check_name(worst) : "none");
+	if (j->nkeys == 0)
+		checks_diag(c->dkim_diag, sizeof(c->dkim_diag), "no DKIM keys");
+	return 0;
+}
+
+/* DMARC: the domain's record, or its organizational domain's. */
+static int
+checks_eval_dmarc(struct check_job *j, struct state_checks *c)
+{
+	struct dns_source	 src = dns_store_source(j->store);
+	const struct dns_answer	*ans;
+	struct dmarc_policy	 pol;
+	enum dmarc_lookup	 r;
+	char			 q[DNS_NAME_MAX + 16];
+	const char		*org = dmarc_org_domain(j->d.name);
+	size_t			 i;
+
+	memset(&pol, 0, sizeof(pol));
+	snprintf(q, sizeof(q), "_dmarc.%s", j->d.name);
+	if (!src.lookup(src.arg, q, DNS_T_TXT, &ans))
+		return 1;
+	r = dmarc_answer(ans, 0, &pol);
+	if (r == DMARC_LOOKUP_NONE && strcmp(org, j->d.name) != 0) {
+		snprintf(q, sizeof(q), "_dmarc.%s", org);
+		if (!src.lookup(src.arg, q, DNS_T_TXT, &ans))
+			return 1;
+		memset(&pol, 0, sizeof(pol));
+		r = dmarc_answer(ans, 1, &pol);
+	}
+	if (r == DMARC_LOOKUP_TEMPFAIL) {
+		checks_diag(c->dmarc_diag, sizeof(c->dmarc_diag),
+		    "DNS temporary failure: %s", ans->why);
+		return 0;
+	}
+	/* We sign with d= the From domain itself. */
+	dmarc_advice(&pol, j->d.name, j->d.name, c->dmarc_diag,
+	    sizeof(c->dmarc_diag));
+	/* One line in the database and in sendgatectl's columns. */
+	for (i = 0; c->dmarc_diag[i] != '\0'; i++)
+		if (c->dmarc_diag[i] == '\n')
+			c->dmarc_diag[i] = ';';
+	return 0;
+}
+
+static const char *
+checks_state_name(enum state_domain_state s)
+{
+	return state_domain_state_name(s);
+}
+
+/* Apply the ownership result to the authorization; events as we go. */
+static void
+checks_transition(struct state_domain *d, enum verify_result v,
+    int64_t now, int *changed)
+{
+	enum state_domain_state	 old = d->state;
+	char			 ev[STATE_EVENT_MAX];
+
+	switch (v) {
+	case VERIFY_FOUND:
+		d->failing_since = 0;
+		if (d->state != DOMAIN_VERIFIED)
+			d->state = DOMAIN_VERIFIED;
+		break;
+	case VERIFY_MISSING:
+		if (d->state == DOMAIN_VERIFIED) {
+			d->state = DOMAIN_FAILING;
+			d->failing_since = now;
+			snprintf(ev, sizeof(ev), "domain %s failing for "
+			    "connector %s: verification TXT missing", d->name,
+			    d->connector_name);
+			state_event(now, CHECKS_ACTOR, ev);
+			log_info("%s", ev);
+		}
+		if (d->state == DOMAIN_FAILING &&
+		    now - d->failing_since >= checks_conf->verify_grace)
+			d->state = DOMAIN_REVOKED;
+		break;
+	case VERIFY_TEMPFAIL:
+		break;
+	}
+	if (d->state != old) {
+		d->state_since = now;
+		*changed = 1;
+		if (d->state != DOMAIN_FAILING) {
+			snprintf(ev, sizeof(ev), "domain %s %s for connector "
+			    "%s%s", d->name, checks_state_name(d->state),
+			    d->connector_name, d->state == DOMAIN_REVOKED ?
+			    ": verification TXT missing past the grace time" :
+			    "");
+			state_event(now, CHECKS_ACTOR, ev);
+			log_info("%s", ev);
+		}
+	}
+}
+
+static int
+checks_eval_domain(struct check_job *j)
+{
+	struct dns_source	 src = dns_store_source(j->store);
+	const struct dns_answer	*txt;
+	struct state_checks	 c;
+	int			 need = 0;
+
+	memset(&c, 0, sizeof(c));
+	if (!src.lookup(src.arg, j->d.name, DNS_T_TXT, &txt))
+		need = 1;
+	need |= checks_eval_spf(j, &c);
+	need |= checks_eval_dkim(j, &c);
+	need |= checks_eval_dmarc(j, &c);
+	if (need)
+		return 1;
+	j->d.checks = c;
+	return 0;
+}
+
+static void
+checks_done_domain(struct check_job *j)
+{
+	struct dns_source	 src = dns_store_source(j->store);
+	const struct dns_answer	*txt = NULL;
+	struct state_domain	*d = &j->d, cur;
+	enum verify_result	 v;
+	int64_t			 now = (int64_t)time(NULL);
+	int			 changed = 0;
+
+	src.lookup(src.arg, d->name, DNS_T_TXT, &txt);
+	/* The row may have changed or gone while we asked DNS. */
+	if (state_domain_by_id(d->id, &cur) != STATE_OK)
+		return;
+	d->state = cur.state;
+	d->state_since = cur.state_since;
+	d->failing_since = cur.failing_since;
+	v = verify_token_check(txt, checks_conf->verify_prefix, d->token,
+	    d->diag, sizeof(d->diag));
+	if (state_begin() != STATE_OK)
+		goto fail;
+	checks_transition(d, v, now, &changed);
+	if (v == VERIFY_TEMPFAIL) {
+		char	 tmp[STATE_DIAG_MAX];
+
+		checks_diag(tmp, sizeof(tmp), "%s (state unchanged)", d->diag);
+		checks_diag(d->diag, sizeof(d->diag), "%s", tmp);
+	}
+	d->last_check = now;
+	d->next_check = checks_jittered(now);
+	if (state_domain_save(d) == STATE_ERROR ||
+	    state_commit() != STATE_OK)
+		goto fail;
+	log_debug("checks: %s (%s): %s; spf %s; dkim %s", d->name,
+	    d->connector_name, checks_state_name(d->state), d->checks.spf,
+	    d->checks.dkim);
+	return;
+fail:
+	log_warnx("checks: %s: cannot save: %s", d->name, state_error());
+	state_rollback();
+}
+
+static int
+checks_collect_key(const struct state_key *k, void *arg)
+{
+	struct check_job	*j = arg;
+	struct check_key	*ck;
+
+	if (j->nkeys == CHECKS_KEYS_MAX)
+		return -1;
+	ck = &j->keys[j->nkeys++];
+	snprintf(ck->selector, sizeof(ck->selector), "%s", k->selector);
+	snprintf(ck->keytype, sizeof(ck->keytype), "%s",
+	    strncmp(k->algorithm, "ed25519", 7) == 0 ? "ed25519" : "rsa");
+	snprintf(ck->pubkey, sizeof(ck->pubkey), "%s", k->pubkey);
+	return 0;
+}
+
+static struct check_job *
+checks_job_new(check_eval_fn eval, check_done_fn done)
+{
+	struct check_job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->store = dns_store_new()) == NULL)
+		fatal("checks_job_new");
+	j->eval = eval;
+	j->done = done;
+	TAILQ_INSERT_TAIL(&checks_jobs, j, entry);
+	checks_njobs++;
+	return j;
+}
+
+static int
+checks_running(int64_t id)
+{
+	struct check_job	*j;
+
+	TAILQ_FOREACH(j, &checks_jobs, entry)
+		if (j->d.id == id && j->eval == checks_eval_domain)
+			return 1;
+	return 0;
+}
+
+static int
+checks_start(const struct state_domain *d, void *arg)
+{
+	struct check_job	*j;
+
+	if (checks_running(d->id))
+		return 0;
+	if (checks_njobs >= checks_jobs_max())
+		return -1;
+	j = checks_job_new(checks_eval_domain, checks_done_domain);
+	j->d = *d;
+	if (state_key_list(d->name, checks_collect_key, j) == STATE_ERROR)
+		log_warnx("checks: %s: %s", d->name, state_error());
+	/* Not due again while it runs. */
+	checks_run(j);
+	return 0;
+}
+
+static void
+checks_tick_cb(int fd, short ev, void *arg)
+{
+	struct timeval	 tv = { 1, 0 };
+	int64_t		 now = (int64_t)time(NULL);
+	int		 room = checks_jobs_max() - checks_njobs;
+
+	if (room > 0 && state_domain_due(now, room, checks_start, NULL) ==
+	    STATE_ERROR)
+		log_warnx("checks: %s", state_error());
+	checks_wake_waiters(NULL);
+	evtimer_add(&checks_tick, &tv);
+}
+
+/* Spread overdue checks (the relay was down) over one interval. */
+static int
+checks_spread(const struct state_domain *d, void *arg)
+{
+	int64_t	 now = *(int64_t *)arg;
+
+	if (d->next_check == 0)
+		return 0;	/* new: check at once */
+	state_domain_schedule(d->id, now + (int64_t)arc4random_uniform(
+	    (uint32_t)checks_conf->checks_every));
+	return 0;
+}
+
+void
+checks_init(struct sendgated_conf *conf)
+{
+	struct timeval	 tv = { 1, 0 };
+	int64_t		 now = (int64_t)time(NULL);
+
+	checks_conf = conf;
+	if (state_begin() == STATE_OK &&
+	    state_domain_due(now, INT32_MAX, checks_spread, &now) == STATE_OK)
+		state_commit();
+	else
+		state_rollback();
+	evtimer_set(&checks_tick, checks_tick_cb, NULL);
+	evtimer_add(&checks_tick, &tv);
+}
+
+static int
+checks_due_one(const struct state_domain *d, void *arg)
+{
+	struct state_domain	*out = arg;
+
+	if (d->next_check <= (int64_t)time(NULL))
+		*out = *d;
+	return 0;
+}
+
+static int
+checks_domain_busy(const char *domain)
+{
+	struct check_job	*j;
+	struct state_domain	 d;
+
+	memset(&d, 0, sizeof(d));
+	TAILQ_FOREACH(j, &checks_jobs, entry)
+		if (j->eval == checks_eval_domain &&
+		    strcmp(j->d.name, domain) == 0)
+			return 1;
+	/* Authorizations of the domain still waiting for their turn. */
+	if (state_domain_list(0, domain, checks_due_one, &d) == STATE_OK &&
+	    d.id != 0)
+		return 1;
+	return 0;
+}
+
+static int
+checks_show(const struct state_domain *d, void *arg)
+{
+	struct lka_cmd	*c = arg;
+
+	lka_answer_row(c->answer, "check", 0);
+	lka_answer_str(c->answer, "connector", d->connector_name);
+	lka_answer_str(c->answer, "state", state_domain_state_name(d->state));
+	lka_answer_str(c->answer, "ownership", d->diag);
+	lka_answer_str(c->answer, "spf", d->checks.spf);
+	lka_answer_str(c->answer, "spf_diagnosis", d->checks.spf_diag);
+	lka_answer_str(c->answer, "dkim", d->checks.dkim);
+	lka_answer_str(c->answer, "dkim_diagnosis", d->checks.dkim_diag);
+	lka_answer_str(c->answer, "dmarc", d->checks.dmarc_diag);
+	lka_answer_time(c->answer, "next_check", d->next_check);
+	return 0;
+}
+
+static void
+checks_answer(struct check_waiter *w, int late)
+{
+	struct lka_cmd	*c = w->cmd;
+
+	if (state_domain_list(0, w->domain, checks_show, c) == STATE_ERROR) {
+		lka_fail_state(c);
+		return;
+	}
+	if (late)
+		lka_done(c, 0, "domain %s: checks still running; the results "
+		    "above are the last complete ones", w->domain);
+	else
+		lka_done(c, 0, "domain %s checked", w->domain);
+}
+
+/*
+ * Answer the `domain check` requests whose checks are over: those of one
+ * domain, or (NULL) all of them.
+ */
+static void
+checks_wake_waiters(const char *domain)
+{
+	struct check_waiter	*w, *next;
+	int64_t			 now = (int64_t)time(NULL);
+	int			 late;
+
+	for (w = TAILQ_FIRST(&checks_waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		late = now >= w->deadline;
+		if (!late && domain != NULL && strcmp(domain, w->domain) != 0)
+			continue;
+		if (!late && checks_domain_busy(w->domain))
+			continue;
+		TAILQ_REMOVE(&checks_waiters, w, entry);
+		checks_answer(w, late);
+		free(w);
+	}
+}
+
+/* sendgatectl domain check: due now, answer when done. */
+void
+checks_now(struct lka_cmd *c, const char *domain)
+{
+	struct check_waiter	*w;
+
+	if (state_domain_schedule_name(domain, 0) != STATE_OK) {
+		lka_fail_state(c);
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		fatal("checks_now");
+	w->cmd = c;
+	snprintf(w->domain, sizeof(w->domain), "%s", domain);
+	w->deadline = (int64_t)time(NULL) + CHECKS_WAIT_SEC;
+	TAILQ_INSERT_TAIL(&checks_waiters, w, entry);
+	checks_tick_cb(-1, 0, NULL);
+}
+
+static void
+checks_walk_line(void *arg, int depth, const char *text)
+{
+	struct check_job	*j = arg;
+	struct lka_answer_lines	*l = j->lines;
+	void			*n;
+
+	if (l->n == l->cap) {
+		if ((n = reallocarray(l->l, l->cap + 32, sizeof(*l->l))) ==
+		    NULL)
+			return;
+		l->l = n;
+		l->cap += 32;
+	}
+	if ((l->l[l->n].text = strdup(text)) == NULL)
+		return;
+	l->l[l->n].depth = depth;
+	l->n++;
+}
+
+static int
+checks_eval_walk(struct check_job *j)
+{
+	struct dns_source	 src = dns_store_source(j->store);
+	struct spf_walk_summary	 sum;
+	struct spf_request	 req;
+	struct spf_walk_cb	 cb = { checks_walk_line, j };
+	char			 sender[NAMES_DOMAIN_MAX + 16];
+	size_t			 i;
+	enum spf_result		 r;
+
+	for (i = 0; i < j->lines->n; i++)
+		free(j->lines->l[i].text);
+	j->lines->n = 0;
+	checks_spf_request(&req, checks_conf->nrelay_addrs > 0 ?
+	    &checks_conf->relay_addrs[0] : NULL, j->walk_domain, sender,
+	    sizeof(sender));
+	memset(&sum, 0, sizeof(sum));
+	r = spf_walk(j->walk_domain, &req, checks_conf->spf_include, &src,
+	    &cb, &sum);
+	if (r == SPF_NEED_DNS)
+		return 1;
+	snprintf(j->d.diag, sizeof(j->d.diag), "%s", sum.diag);
+	return 0;
+}
+
+static void
+checks_done_walk(struct check_job *j)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->lines->n; i++) {
+		lka_answer_row(j->cmd->answer, "line", 0);
+		lka_answer_int(j->cmd->answer, "depth", j->lines->l[i].depth);
+		lka_answer_str(j->cmd->answer, "text", j->lines->l[i].text);
+	}
+	lka_done(j->cmd, 0, "%s", j->d.diag);
+}
+
+/* sendgatectl spf walk: the record tree, without changing any state. */
+void
+checks_spf_walk(struct lka_cmd *c, const char *domain)
+{
+	struct check_job	*j;
+
+	j = checks_job_new(checks_eval_walk, checks_done_walk);
+	j->cmd = c;
+	snprintf(j->walk_domain, sizeof(j->walk_domain), "%s", domain);
+	if ((j->lines = calloc(1, sizeof(*j->lines))) == NULL)
+		fatal("checks_spf_walk");
+	checks_run(j);
+}
