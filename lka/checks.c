@@ -23,7 +23,7 @@
 #include "config.h"
 #include "dkim_record.h"
 #include "dmarc.h"
-#include "dns_resolver.h"
+#include "dns_job.h"
 #include "lka.h"
 #include "log.h"
 #include "spf.h"
@@ -36,21 +36,13 @@ struct check_key {
 	char	 pubkey[STATE_PUBKEY_MAX];
 };
 
-struct check_job;
-typedef int	(*check_eval_fn)(struct check_job *);
-typedef void	(*check_done_fn)(struct check_job *);
 
 struct check_job {
 	TAILQ_ENTRY(check_job)	 entry;
 	struct state_domain	 d;		/* as read when it started */
 	struct check_key	 keys[CHECKS_KEYS_MAX];
 	int			 nkeys;
-	struct dns_store	*store;
-	int			 outstanding;	/* questions in flight */
-	int			 starved;	/* waits for a DNS slot */
-	int			 runs;
-	check_eval_fn		 eval;
-	check_done_fn		 done;
+	int			 walk;		/* an spf walk, not a check */
 	struct lka_cmd		*cmd;		/* spf walk: who asked */
 	char			 walk_domain[NAMES_DOMAIN_MAX + 1];
 	struct lka_answer_lines	*lines;
@@ -80,10 +72,8 @@ static TAILQ_HEAD(, check_job)		 checks_jobs =
 static TAILQ_HEAD(, check_waiter)	 checks_waiters =
     TAILQ_HEAD_INITIALIZER(checks_waiters);
 static int				 checks_njobs;
-static int				 checks_busy;	/* DNS in flight */
+static struct dns_pool			 checks_pool;
 static struct event			 checks_tick;
-
-static void	checks_run(struct check_job *);
 
 /*
  * Diagnoses are for people and fit a column: cut visibly ("...") when a
@@ -101,8 +91,6 @@ checks_diag(char *buf, size_t len, const char *fmt, ...)
 	if (n >= 0 && (size_t)n >= len && len > 4)
 		memcpy(buf + len - 4, "...", 4);
 }
-static void	checks_pump(void);
-
 static int
 checks_jobs_max(void)
 {
@@ -129,7 +117,6 @@ checks_job_free(struct check_job *j)
 
 	TAILQ_REMOVE(&checks_jobs, j, entry);
 	checks_njobs--;
-	dns_store_free(j->store);
 	if (j->lines != NULL) {
 		for (i = 0; i < j->lines->n; i++)
 			free(j->lines->l[i].text);
@@ -139,71 +126,7 @@ checks_job_free(struct check_job *j)
 	free(j);
 }
 
-static void
-checks_answered(void *arg, const char *qname, enum dns_type qtype,
-    struct dns_answer *ans)
-{
-	struct check_job	*j = arg;
-
-	checks_busy--;
-	j->outstanding--;
-	if (dns_store_put(j->store, qname, qtype, ans) == -1)
-		log_warnx("checks: %s: too many DNS questions", j->d.name);
-	if (j->outstanding == 0)
-		checks_run(j);
-	checks_pump();
-}
-
-static int
-checks_ask(void *arg, const char *qname, enum dns_type qtype)
-{
-	struct check_job	*j = arg;
-
-	if (checks_busy >= checks_conf->checks_inflight)
-		return -1;
-	checks_busy++;
-	j->outstanding++;
-	dns_query(qname, qtype, checks_answered, j);
-	return 0;
-}
-
-/* Evaluate; ask what is missing, or finish. */
 static void	checks_wake_waiters(const char *);
-
-static void
-checks_run(struct check_job *j)
-{
-	char	 domain[NAMES_DOMAIN_MAX + 1];
-
-	j->runs++;
-	if (j->eval(j) == 0) {
-		strlcpy(domain, j->d.name, sizeof(domain));
-		j->done(j);
-		checks_job_free(j);
-		/* Now that the job is gone, its waiters may be answered. */
-		if (domain[0] != '\0')
-			checks_wake_waiters(domain);
-		return;
-	}
-	dns_store_wants(j->store, checks_ask, j);
-	j->starved = j->outstanding == 0;
-}
-
-/* DNS slots came free: give them to jobs that wait for one. */
-static void
-checks_pump(void)
-{
-	struct check_job	*j, *next;
-
-	for (j = TAILQ_FIRST(&checks_jobs); j != NULL &&
-	    checks_busy < checks_conf->checks_inflight; j = next) {
-		next = TAILQ_NEXT(j, entry);
-		if (j->starved) {
-			dns_store_wants(j->store, checks_ask, j);
-			j->starved = j->outstanding == 0;
-		}
-	}
-}
 
 static const char *
 checks_spf_worse(const char *a, const char *b)
@@ -248,9 +171,9 @@ checks_spf_request(struct spf_request *r, const struct sockaddr_storage *ss,
  * answers are missing.
  */
 static int
-checks_eval_spf(struct check_job *j, struct state_checks *c)
+checks_eval_spf(struct check_job *j, const struct dns_source *src,
+    struct state_checks *c)
 {
-	struct dns_source	 src = dns_store_source(j->store);
 	struct spf_request	 req;
 	struct spf_outcome	 out;
 	struct spf_walk_summary	 sum;
@@ -261,7 +184,7 @@ checks_eval_spf(struct check_job *j, struct state_checks *c)
 
 	checks_spf_request(&req, NULL, j->d.name, sender, sizeof(sender));
 	memset(&sum, 0, sizeof(sum));
-	r = spf_walk(j->d.name, &req, checks_conf->spf_include, &src, NULL,
+	r = spf_walk(j->d.name, &req, checks_conf->spf_include, src, NULL,
 	    &sum);
 	if (r == SPF_NEED_DNS)
 		need = 1;
@@ -269,7 +192,7 @@ checks_eval_spf(struct check_job *j, struct state_checks *c)
 		checks_spf_request(&req, &checks_conf->relay_addrs[i],
 		    j->d.name, sender, sizeof(sender));
 		memset(&out, 0, sizeof(out));
-		r = spf_check_host(&req, &src, &out);
+		r = spf_check_host(&req, src, &out);
 		if (r == SPF_NEED_DNS) {
 			need = 1;
 			continue;
@@ -304,9 +227,9 @@ checks_eval_spf(struct check_job *j, struct state_checks *c)
 
 /* DKIM: each key's record at its selector; the worst state counts. */
 static int
-checks_eval_dkim(struct check_job *j, struct state_checks *c)
+checks_eval_dkim(struct check_job *j, const struct dns_source *src,
+    struct state_checks *c)
 {
-	struct dns_source	 src = dns_store_source(j->store);
 	const struct dns_answer	*ans;
 	enum dkim_check		 r, worst = DKIM_OK;
 	char			 q[DNS_NAME_MAX + STATE_SELECTOR_MAX + 16];
@@ -323,7 +246,7 @@ checks_eval_dkim(struct check_job *j, struct state_checks *c)
 			    0, NULL, "" };
 
 			ans = &none;
-		} else if (!src.lookup(src.arg, q, DNS_T_TXT, &ans)) {
+		} else if (!src->lookup(src->arg, q, DNS_T_TXT, &ans)) {
 			need = 1;
 			continue;
 		}
@@ -355,9 +278,9 @@ checks_eval_dkim(struct check_job *j, struct state_checks *c)
 
 /* DMARC: the domain's record, or its organizational domain's. */
 static int
-checks_eval_dmarc(struct check_job *j, struct state_checks *c)
+checks_eval_dmarc(struct check_job *j, const struct dns_source *src,
+    struct state_checks *c)
 {
-	struct dns_source	 src = dns_store_source(j->store);
 	const struct dns_answer	*ans;
 	struct dmarc_policy	 pol;
 	enum dmarc_lookup	 r;
@@ -367,12 +290,12 @@ checks_eval_dmarc(struct check_job *j, struct state_checks *c)
 
 	memset(&pol, 0, sizeof(pol));
 	snprintf(q, sizeof(q), "_dmarc.%s", j->d.name);
-	if (!src.lookup(src.arg, q, DNS_T_TXT, &ans))
+	if (!src->lookup(src->arg, q, DNS_T_TXT, &ans))
 		return 1;
 	r = dmarc_answer(ans, 0, &pol);
 	if (r == DMARC_LOOKUP_NONE && strcmp(org, j->d.name) != 0) {
 		snprintf(q, sizeof(q), "_dmarc.%s", org);
-		if (!src.lookup(src.arg, q, DNS_T_TXT, &ans))
+		if (!src->lookup(src->arg, q, DNS_T_TXT, &ans))
 			return 1;
 		memset(&pol, 0, sizeof(pol));
 		r = dmarc_answer(ans, 1, &pol);
@@ -445,19 +368,19 @@ checks_transition(struct state_domain *d, enum verify_result v,
 }
 
 static int
-checks_eval_domain(struct check_job *j)
+checks_eval_domain(void *arg, const struct dns_source *src)
 {
-	struct dns_source	 src = dns_store_source(j->store);
+	struct check_job	*j = arg;
 	const struct dns_answer	*txt;
 	struct state_checks	 c;
 	int			 need = 0;
 
 	memset(&c, 0, sizeof(c));
-	if (!src.lookup(src.arg, j->d.name, DNS_T_TXT, &txt))
+	if (!src->lookup(src->arg, j->d.name, DNS_T_TXT, &txt))
 		need = 1;
-	need |= checks_eval_spf(j, &c);
-	need |= checks_eval_dkim(j, &c);
-	need |= checks_eval_dmarc(j, &c);
+	need |= checks_eval_spf(j, src, &c);
+	need |= checks_eval_dkim(j, src, &c);
+	need |= checks_eval_dmarc(j, src, &c);
 	if (need)
 		return 1;
 	j->d.checks = c;
@@ -465,19 +388,21 @@ checks_eval_domain(struct check_job *j)
 }
 
 static void
-checks_done_domain(struct check_job *j)
+checks_done_domain(void *arg, const struct dns_source *src)
 {
-	struct dns_source	 src = dns_store_source(j->store);
+	struct check_job	*j = arg;
 	const struct dns_answer	*txt = NULL;
 	struct state_domain	*d = &j->d, cur;
 	enum verify_result	 v;
 	int64_t			 now = (int64_t)time(NULL);
 	int			 changed = 0;
+	char			 domain[NAMES_DOMAIN_MAX + 1];
 
-	src.lookup(src.arg, d->name, DNS_T_TXT, &txt);
+	strlcpy(domain, d->name, sizeof(domain));
+	src->lookup(src->arg, d->name, DNS_T_TXT, &txt);
 	/* The row may have changed or gone while we asked DNS. */
 	if (state_domain_by_id(d->id, &cur) != STATE_OK)
-		return;
+		goto done;
 	d->state = cur.state;
 	d->state_since = cur.state_since;
 	d->failing_since = cur.failing_since;
@@ -500,10 +425,14 @@ checks_done_domain(struct check_job *j)
 	log_debug("checks: %s (%s): %s; spf %s; dkim %s", d->name,
 	    d->connector_name, checks_state_name(d->state), d->checks.spf,
 	    d->checks.dkim);
-	return;
+	goto done;
 fail:
 	log_warnx("checks: %s: cannot save: %s", d->name, state_error());
 	state_rollback();
+done:
+	checks_job_free(j);
+	/* Now that the job is gone, its waiters may be answered. */
+	checks_wake_waiters(domain);
 }
 
 static int
@@ -523,15 +452,12 @@ checks_collect_key(const struct state_key *k, void *arg)
 }
 
 static struct check_job *
-checks_job_new(check_eval_fn eval, check_done_fn done)
+checks_job_new(void)
 {
 	struct check_job	*j;
 
-	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->store = dns_store_new()) == NULL)
+	if ((j = calloc(1, sizeof(*j))) == NULL)
 		fatal("checks_job_new");
-	j->eval = eval;
-	j->done = done;
 	TAILQ_INSERT_TAIL(&checks_jobs, j, entry);
 	checks_njobs++;
 	return j;
@@ -543,7 +469,7 @@ checks_running(int64_t id)
 	struct check_job	*j;
 
 	TAILQ_FOREACH(j, &checks_jobs, entry)
-		if (j->d.id == id && j->eval == checks_eval_domain)
+		if (j->d.id == id && !j->walk)
 			return 1;
 	return 0;
 }
@@ -557,12 +483,11 @@ checks_start(const struct state_domain *d, void *arg)
 		return 0;
 	if (checks_njobs >= checks_jobs_max())
 		return -1;
-	j = checks_job_new(checks_eval_domain, checks_done_domain);
+	j = checks_job_new();
 	j->d = *d;
 	if (state_key_list(d->name, checks_collect_key, j) == STATE_ERROR)
 		log_warnx("checks: %s: %s", d->name, state_error());
-	/* Not due again while it runs. */
-	checks_run(j);
+	dns_job_start(&checks_pool, checks_eval_domain, checks_done_domain, j);
 	return 0;
 }
 
@@ -600,6 +525,7 @@ checks_init(struct sendgated_conf *conf)
 	int64_t		 now = (int64_t)time(NULL);
 
 	checks_conf = conf;
+	dns_pool_init(&checks_pool, conf->checks_inflight);
 	if (state_begin() == STATE_OK &&
 	    state_domain_due(now, INT32_MAX, checks_spread, &now) == STATE_OK)
 		state_commit();
@@ -627,8 +553,7 @@ checks_domain_busy(const char *domain)
 
 	memset(&d, 0, sizeof(d));
 	TAILQ_FOREACH(j, &checks_jobs, entry)
-		if (j->eval == checks_eval_domain &&
-		    strcmp(j->d.name, domain) == 0)
+		if (!j->walk && strcmp(j->d.name, domain) == 0)
 			return 1;
 	/* Authorizations of the domain still waiting for their turn. */
 	if (state_domain_list(0, domain, checks_due_one, &d) == STATE_OK &&
@@ -735,9 +660,9 @@ checks_walk_line(void *arg, int depth, const char *text)
 }
 
 static int
-checks_eval_walk(struct check_job *j)
+checks_eval_walk(void *arg, const struct dns_source *src)
 {
-	struct dns_source	 src = dns_store_source(j->store);
+	struct check_job	*j = arg;
 	struct spf_walk_summary	 sum;
 	struct spf_request	 req;
 	struct spf_walk_cb	 cb = { checks_walk_line, j };
@@ -752,7 +677,7 @@ checks_eval_walk(struct check_job *j)
 	    &checks_conf->relay_addrs[0] : NULL, j->walk_domain, sender,
 	    sizeof(sender));
 	memset(&sum, 0, sizeof(sum));
-	r = spf_walk(j->walk_domain, &req, checks_conf->spf_include, &src,
+	r = spf_walk(j->walk_domain, &req, checks_conf->spf_include, src,
 	    &cb, &sum);
 	if (r == SPF_NEED_DNS)
 		return 1;
@@ -761,9 +686,10 @@ checks_eval_walk(struct check_job *j)
 }
 
 static void
-checks_done_walk(struct check_job *j)
+checks_done_walk(void *arg, const struct dns_source *src)
 {
-	size_t	 i;
+	struct check_job	*j = arg;
+	size_t			 i;
 
 	for (i = 0; i < j->lines->n; i++) {
 		lka_answer_row(j->cmd->answer, "line", 0);
@@ -771,6 +697,7 @@ checks_done_walk(struct check_job *j)
 		lka_answer_str(j->cmd->answer, "text", j->lines->l[i].text);
 	}
 	lka_done(j->cmd, 0, "%s", j->d.diag);
+	checks_job_free(j);
 }
 
 /* sendgatectl spf walk: the record tree, without changing any state. */
@@ -779,10 +706,11 @@ checks_spf_walk(struct lka_cmd *c, const char *domain)
 {
 	struct check_job	*j;
 
-	j = checks_job_new(checks_eval_walk, checks_done_walk);
+	j = checks_job_new();
+	j->walk = 1;
 	j->cmd = c;
 	snprintf(j->walk_domain, sizeof(j->walk_domain), "%s", domain);
 	if ((j->lines = calloc(1, sizeof(*j->lines))) == NULL)
 		fatal("checks_spf_walk");
-	checks_run(j);
+	dns_job_start(&checks_pool, checks_eval_walk, checks_done_walk, j);
 }

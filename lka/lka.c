@@ -27,6 +27,9 @@ lka_dispatch(struct mproc *p, struct imsg *im)
 	case IMSG_SIGNER_DKIM_KEY:
 		lka_domain_dkim_key(p, im);
 		return;
+	case IMSG_MTA_MX_LOOKUP:
+		lka_mx_lookup(p, im);
+		return;
 	}
 	mproc_malformed(p, im, NULL);
 }
@@ -61,6 +64,7 @@ lka_main(struct sendgated_conf *conf, const struct child_opts *o)
 	lka_ctl_init(conf);
 	lka_domain_init(conf);
 	checks_init(conf);
+	lka_mx_init();
 	child_ready();
 	child_run();
 }

@@ -57,6 +57,10 @@ struct lka_keyset {
 	}		*k;
 };
 
+/* lka_mx.c: MX lookups for mta */
+void	lka_mx_init(void);
+void	lka_mx_lookup(struct mproc *, struct imsg *);
+
 /* lka_domain.c: sendgatectl domain commands, DKIM key generation */
 void	lka_domain_init(struct sendgated_conf *);
 void	lka_domain_add(struct lka_cmd *);

@@ -55,6 +55,8 @@ static const struct proto_rule proto_rules[IMSG_TYPE_COUNT] = {
 	    { "SIGNER_DKIM_KEY", P(SIGNER), P(LKA), 0 },
 	[IMSG_LKA_DKIM_KEYDEL] =
 	    { "LKA_DKIM_KEYDEL", P(LKA), P(SIGNER), 0 },
+	[IMSG_MTA_MX_LOOKUP] = { "MTA_MX_LOOKUP", P(MTA), P(LKA), 0 },
+	[IMSG_LKA_MX_RESULT] = { "LKA_MX_RESULT", P(LKA), P(MTA), 0 },
 };
 
 const char *

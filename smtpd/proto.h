@@ -90,6 +90,14 @@ enum imsg_type {
 	/* lka -> signer: string domain, string selector, string alg */
 	IMSG_LKA_DKIM_KEYDEL,
 
+	/* mta -> lka: where does mail for a domain go. u64 reqid, string */
+	IMSG_MTA_MX_LOOKUP,
+	/*
+	 * lka -> mta: u64 reqid, int mx_status, string why, u32 n, then
+	 * n times: string host, u32 preference, u32 m, m sockaddrs
+	 */
+	IMSG_LKA_MX_RESULT,
+
 	IMSG_TYPE_COUNT
 };
 
