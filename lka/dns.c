@@ -67,6 +67,15 @@ dns_init(const struct sendgated_conf *conf, struct event_base *base,
 	    "no")) != 0 ||
 	    (rc = ub_ctx_set_option(dns_ctx, "outgoing-range:", "256")) != 0)
 		goto fail;
+	/*
+	 * libunbound answers some special-use names itself (NXDOMAIN for
+	 * test., the reverse zones of private addresses): ask the
+	 * configured resolvers instead, they may well serve them.
+	 */
+	if ((rc = ub_ctx_set_option(dns_ctx, "local-zone:",
+	    "test. transparent")) != 0 ||
+	    (rc = ub_ctx_set_option(dns_ctx, "unblock-lan-zones:", "yes")) != 0)
+		goto fail;
 	if (conf->nresolvers == 0) {
 		if ((rc = ub_ctx_resolvconf(dns_ctx, NULL)) != 0)
 			goto fail;

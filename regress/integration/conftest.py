@@ -30,6 +30,9 @@ BUILD = os.environ.get("SENDGATE_BUILD", os.path.join(TOP, "build"))
 SENDGATED = os.path.join(BUILD, "sendgated")
 SENDGATECTL = os.path.join(BUILD, "sendgatectl")
 STRACE = os.environ.get("SENDGATE_STRACE") == "1"
+# Under strace everything is several times slower (RSA key generation
+# makes thousands of calls): stretch every deadline.
+SLOW = 6 if STRACE else 1
 
 CHILDREN = ["smtp", "lka", "queue", "mta", "signer", "control"]
 PROCESSES = ["parent"] + CHILDREN
@@ -124,7 +127,7 @@ listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
         return self
 
     def wait_ready(self, timeout=20):
-        deadline = time.time() + timeout
+        deadline = time.time() + timeout * SLOW
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(
@@ -146,7 +149,8 @@ listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
         cmd += list(args)
         if user is not None:
             cmd = ["setpriv"] + user + ["--"] + cmd
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=30 * SLOW)
         if check:
             assert r.returncode == 0, r.stderr
         return r
@@ -160,7 +164,7 @@ listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
 
     def wait_exit(self, timeout=20):
         try:
-            return self.proc.wait(timeout=timeout)
+            return self.proc.wait(timeout=timeout * SLOW)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
