@@ -74,6 +74,7 @@ static TAILQ_HEAD(, check_waiter)	 checks_waiters =
 static int				 checks_njobs;
 static struct dns_pool			 checks_pool;
 static struct event			 checks_tick;
+static struct event			 checks_ev_fill;	/* at once */
 
 /*
  * Diagnoses are for people and fit a column: cut visibly ("...") when a
@@ -417,8 +418,18 @@ checks_done_domain(void *arg, const struct dns_source *src)
 		checks_diag(tmp, sizeof(tmp), "%s (state unchanged)", d->diag);
 		checks_diag(d->diag, sizeof(d->diag), "%s", tmp);
 	}
+	/*
+	 * The first check of a domain sets where in the interval it stays:
+	 * anywhere in the next one, so domains added together (or imported
+	 * at once) do not all come due together again.
+	 */
+	if (cur.last_check == 0)
+		d->next_check = now + checks_conf->checks_every / 2 +
+		    (int64_t)arc4random_uniform(
+		    (uint32_t)checks_conf->checks_every + 1);
+	else
+		d->next_check = checks_jittered(now);
 	d->last_check = now;
-	d->next_check = checks_jittered(now);
 	if (state_domain_save(d) == STATE_ERROR ||
 	    state_commit() != STATE_OK)
 		goto fail;
@@ -433,6 +444,12 @@ done:
 	checks_job_free(j);
 	/* Now that the job is gone, its waiters may be answered. */
 	checks_wake_waiters(domain);
+	/* A slot came free: the next due check need not wait for the tick. */
+	if (!evtimer_pending(&checks_ev_fill, NULL)) {
+		struct timeval	 tv = { 0, 0 };
+
+		evtimer_add(&checks_ev_fill, &tv);
+	}
 }
 
 static int
@@ -491,16 +508,28 @@ checks_start(const struct state_domain *d, void *arg)
 	return 0;
 }
 
+/*
+ * Start what is due, as far as there is room.  Running checks are still
+ * due (their next check is set when they finish), so ask for that many
+ * rows more.
+ */
+static void
+checks_fill(int fd, short ev, void *arg)
+{
+	int64_t	 now = (int64_t)time(NULL);
+	int	 room = checks_jobs_max() - checks_njobs;
+
+	if (room > 0 && state_domain_due(now, room + checks_njobs,
+	    checks_start, NULL) == STATE_ERROR)
+		log_warnx("checks: %s", state_error());
+}
+
 static void
 checks_tick_cb(int fd, short ev, void *arg)
 {
 	struct timeval	 tv = { 1, 0 };
-	int64_t		 now = (int64_t)time(NULL);
-	int		 room = checks_jobs_max() - checks_njobs;
 
-	if (room > 0 && state_domain_due(now, room, checks_start, NULL) ==
-	    STATE_ERROR)
-		log_warnx("checks: %s", state_error());
+	checks_fill(-1, 0, NULL);
 	checks_wake_waiters(NULL);
 	evtimer_add(&checks_tick, &tv);
 }
@@ -532,6 +561,7 @@ checks_init(struct sendgated_conf *conf)
 	else
 		state_rollback();
 	evtimer_set(&checks_tick, checks_tick_cb, NULL);
+	evtimer_set(&checks_ev_fill, checks_fill, NULL);
 	evtimer_add(&checks_tick, &tv);
 }
 

@@ -55,9 +55,12 @@ int
 dns_init(const struct sendgated_conf *conf, struct event_base *base,
     char *err, size_t errlen)
 {
-	char	 fwd[96], addr[64];
+	char	 fwd[96], addr[64], range[16];
 	int	 i, rc;
 
+	/* Sockets for every question the checks and mta may have open. */
+	snprintf(range, sizeof(range), "%d", conf->checks_inflight +
+	    DNS_RANGE_EXTRA);
 	if ((dns_ctx = ub_ctx_create_event(base)) == NULL) {
 		snprintf(err, errlen, "cannot create the DNS resolver");
 		return -1;
@@ -65,7 +68,7 @@ dns_init(const struct sendgated_conf *conf, struct event_base *base,
 	/* Forwarding to 127.0.0.1 is what tests and local caches need. */
 	if ((rc = ub_ctx_set_option(dns_ctx, "do-not-query-localhost:",
 	    "no")) != 0 ||
-	    (rc = ub_ctx_set_option(dns_ctx, "outgoing-range:", "256")) != 0)
+	    (rc = ub_ctx_set_option(dns_ctx, "outgoing-range:", range)) != 0)
 		goto fail;
 	/*
 	 * libunbound answers some special-use names itself (NXDOMAIN for

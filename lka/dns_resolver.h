@@ -11,7 +11,8 @@
 #include "dns.h"
 
 #define DNS_TIMEOUT_SEC		10	/* then the answer is DNS_TEMPFAIL */
-#define DNS_INFLIGHT_MAX	1024	/* questions open at once */
+#define DNS_INFLIGHT_MAX	2048	/* questions open at once */
+#define DNS_RANGE_EXTRA		256	/* sockets beyond `checks concurrency` */
 
 struct event_base;
 struct sendgated_conf;

@@ -16,9 +16,11 @@ struct dns_entry {
 	struct dns_answer	*ans;		/* NULL: wanted, not known */
 };
 
+/* Grows as questions come: most evaluations ask a handful. */
 struct dns_store {
-	struct dns_entry	 e[DNS_STORE_MAX];
+	struct dns_entry	*e;
 	size_t			 n;
+	size_t			 cap;
 };
 
 void
@@ -50,6 +52,7 @@ dns_store_free(struct dns_store *s)
 		return;
 	for (i = 0; i < s->n; i++)
 		dns_answer_free(s->e[i].ans);
+	free(s->e);
 	free(s);
 }
 
@@ -87,6 +90,14 @@ dns_store_add(struct dns_store *s, const char *qname, enum dns_type qtype)
 		return e;
 	if (s->n == DNS_STORE_MAX || strlen(qname) > DNS_NAME_MAX + 1)
 		return NULL;
+	if (s->n == s->cap) {
+		size_t	 cap = s->cap ? s->cap * 2 : 8;
+
+		if ((e = reallocarray(s->e, cap, sizeof(*e))) == NULL)
+			return NULL;
+		s->e = e;
+		s->cap = cap;
+	}
 	e = &s->e[s->n++];
 	strlcpy(e->qname, qname, sizeof(e->qname));
 	e->qtype = qtype;

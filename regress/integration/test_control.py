@@ -42,7 +42,7 @@ def test_show_status_json(relay):
     for p in doc["processes"]:
         assert isinstance(p["pid"], int) and p["pid"] > 1
         assert isinstance(p["uptime"], int) and p["uptime"] >= 0
-    assert doc["processes"][0]["pid"] == relay.proc.pid
+    assert doc["processes"][0]["pid"] == relay.daemon_pid()
 
 
 def test_group_member_may_read_status(relay):

@@ -33,11 +33,11 @@ def cmdline(pid):
 def test_all_seven_processes_run_with_their_titles(relay):
     pids = relay.pids()
     assert sorted(pids) == sorted(PROCESSES)
-    assert pids["parent"] == relay.proc.pid
+    assert pids["parent"] == relay.daemon_pid()
     for name, pid in pids.items():
         assert cmdline(pid) == f"sendgated: {name}"
         if name != "parent":
-            assert int(proc_status(pid)["PPid"]) == relay.proc.pid
+            assert int(proc_status(pid)["PPid"]) == relay.daemon_pid()
 
 
 @pytest.mark.parametrize("name", CHILDREN)
