@@ -10,7 +10,6 @@ const struct sandbox_rule signer_sandbox_rules[] = {
 	/* private key files in the key directory (its chroot), written
 	 * atomically: temporary file, fsync, rename without replacing */
 	SANDBOX_ALLOW(openat),
-	SANDBOX_ALLOW(fstat),
 	SANDBOX_ALLOW(newfstatat),
 	SANDBOX_ALLOW(fsync),
 	SANDBOX_ALLOW(renameat2),
