@@ -287,7 +287,7 @@ checks_eval_dmarc(struct check_job *j, const struct dns_source *src,
 	enum dmarc_lookup	 r;
 	char			 q[DNS_NAME_MAX + 16];
 	const char		*org = dmarc_org_domain(j->d.name);
-	size_t			 i;
+	char			*nl, line2[STATE_DIAG_MAX];
 
 	memset(&pol, 0, sizeof(pol));
 	snprintf(q, sizeof(q), "_dmarc.%s", j->d.name);
@@ -310,9 +310,12 @@ checks_eval_dmarc(struct check_job *j, const struct dns_source *src,
 	dmarc_advice(&pol, j->d.name, j->d.name, c->dmarc_diag,
 	    sizeof(c->dmarc_diag));
 	/* One line in the database and in sendgatectl's columns. */
-	for (i = 0; c->dmarc_diag[i] != '\0'; i++)
-		if (c->dmarc_diag[i] == '\n')
-			c->dmarc_diag[i] = ';';
+	if ((nl = strchr(c->dmarc_diag, '\n')) != NULL) {
+		*nl = '\0';
+		strlcpy(line2, nl + 1, sizeof(line2));
+		strlcat(c->dmarc_diag, "; ", sizeof(c->dmarc_diag));
+		strlcat(c->dmarc_diag, line2, sizeof(c->dmarc_diag));
+	}
 	return 0;
 }
 

@@ -273,7 +273,8 @@ dns_parse(const uint8_t *pkt, size_t len, const char *qname,
 			    raw[i].type == DNS_T_CNAME &&
 			    dns_name_eq(raw[i].owner, cur)) {
 				off = raw[i].rdoff;
-				if (dns_name(&w, &off, cur, sizeof(cur)) == -1) {
+				if (dns_name(&w, &off, cur, sizeof(cur)) == -1 ||
+				    off != raw[i].rdoff + raw[i].rdlen) {
 					why = "malformed CNAME";
 					goto fail;
 				}

@@ -1,7 +1,7 @@
 # Compiler, warning and sanitizer flags.  Included by the top-level Makefile.
 
 CC ?=		cc
-YACC ?=		byacc
+YACC =		byacc
 PKG_CONFIG ?=	pkg-config
 
 PKGS =		libevent libtls libbsd-overlay sqlite3 libunbound libseccomp \
