@@ -34,8 +34,10 @@ const struct sandbox_rule lka_sandbox_rules[] = {
 	SANDBOX_ALLOW(bind),
 	SANDBOX_ALLOW(connect),
 	SANDBOX_ALLOW(setsockopt),
-	/* the outcome of a TCP connect for a truncated answer */
+	/* TCP for a truncated answer: the connect's outcome, the query
+	 * with its length prefix */
 	SANDBOX_ALLOW_IF(getsockopt, 2, SCMP_CMP_EQ, SO_ERROR),
+	SANDBOX_ALLOW(writev),
 	SANDBOX_ALLOW(recvfrom),
 	SANDBOX_END
 };

@@ -17,7 +17,7 @@ import threading
 
 import pytest
 from dnslib import AAAA, CNAME, MX, QTYPE, RCODE, RR, TXT, A, DNSRecord
-from dnslib.server import BaseResolver, DNSServer
+from dnslib.server import BaseResolver, DNSHandler, DNSServer
 
 TYPES = {"A": A, "AAAA": AAAA, "MX": MX, "TXT": TXT, "CNAME": CNAME}
 
@@ -109,10 +109,17 @@ class Zone(BaseResolver):
         return reply
 
 
+class Handler512(DNSHandler):
+    """UDP answers over 512 bytes go out truncated (TC): the client must
+    ask again over TCP, as with a classic DNS server."""
+    udplen = 512
+
+
 class DNSFixture:
     def __init__(self):
         self.zone = Zone()
-        self.udp = DNSServer(self.zone, port=0, address="127.0.0.1")
+        self.udp = DNSServer(self.zone, port=0, address="127.0.0.1",
+                             handler=Handler512)
         self.port = self.udp.server.server_address[1]
         self.tcp = DNSServer(self.zone, port=self.port, address="127.0.0.1",
                              tcp=True)

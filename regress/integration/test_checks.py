@@ -291,6 +291,17 @@ def test_token_split_into_two_strings_verifies(relay_factory, dns):
     assert a["diagnosis"] == "verification TXT found"
 
 
+def test_large_txt_answer_is_fetched_over_tcp(relay_factory, dns):
+    relay = start(relay_factory, dns)
+    doc = add(relay)
+    value = record(doc, "verification")
+    # 2 KiB of other TXT records: the UDP answer comes back truncated.
+    others = [f"site-verification-{i}=" + "x" * 180 for i in range(11)]
+    dns.set(DOMAIN, "TXT", others + [value])
+    _, a = poll_state(relay, "verified")
+    assert a["diagnosis"] == "verification TXT found"
+
+
 def test_token_prefix_suffix_or_other_text_is_not_accepted(relay_factory,
                                                            dns):
     relay = start(relay_factory, dns)

@@ -261,7 +261,7 @@ populate(void)
 }
 
 static void
-test_new_database_gets_schema_1_in_wal_mode(void **state)
+test_new_database_gets_the_current_schema_in_wal_mode(void **state)
 {
 	char	 mode[32];
 
@@ -971,7 +971,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_new_database_gets_schema_1_in_wal_mode, setup,
+		    test_new_database_gets_the_current_schema_in_wal_mode, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_empty_file_is_migrated_to_the_current_schema, setup,
