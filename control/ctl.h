@@ -38,6 +38,7 @@ struct ctl_cmd {
 	struct ctl_opt	 opts[CTL_OPTS_MAX];
 	int		 arg;		/* CTL_VERBOSE: the level */
 	const char	*usage;		/* arguments, for the usage text */
+	const char	*list;		/* the kind it lists, shown even if empty */
 };
 
 struct ctl_request {
@@ -54,7 +55,7 @@ void	ctl_build(const struct ctl_request *, struct msg_out *);
 
 /* ctl_print.c */
 int	ctl_rows_add(struct msg_in *);
-int	ctl_print(int, const char *);
+int	ctl_print(int, const char *, const char *);
 int	ctl_print_status(struct msg_in *, int);
 
 #endif

@@ -313,14 +313,21 @@ ctl_json_row(const struct ctl_row *r)
 	putchar('}');
 }
 
-/* {"connector": {...}, "domains": [...], ..., "message": "..."} */
+/*
+ * {"connector": {...}, "domains": [...], ..., "message": "..."}; list,
+ * when not NULL, is a kind shown as an empty list when no row has it.
+ */
 static void
-ctl_print_json(const char *message)
+ctl_print_json(const char *list, const char *message)
 {
 	size_t	 i, j, n;
 	int	 first = 1;
 
 	putchar('{');
+	if (list != NULL && !ctl_kind_seen(ctl_nrows, list)) {
+		printf("\"%ss\":[]", list);
+		first = 0;
+	}
 	for (i = 0; i < ctl_nrows; i++) {
 		if (ctl_kind_seen(i, ctl_rows[i]->kind))
 			continue;
@@ -352,10 +359,10 @@ ctl_print_json(const char *message)
 
 /* The answer is complete: print it.  Returns the exit status. */
 int
-ctl_print(int json, const char *message)
+ctl_print(int json, const char *list, const char *message)
 {
 	if (json)
-		ctl_print_json(message);
+		ctl_print_json(list, message);
 	else {
 		ctl_print_text();
 		if (message[0] != '\0')

@@ -131,7 +131,7 @@ ctl_answer(struct imsgbuf *ib, const struct ctl_cmd *cmd, int json)
 				fprintf(stderr, "sendgatectl: %s\n", text);
 				return 1;
 			}
-			return ctl_print(json, text);
+			return ctl_print(json, cmd->list, text);
 		case IMSG_CONTROL_FAIL:
 			if (m_get_string(&m, text, sizeof(text)) == -1 ||
 			    m_end(&m) == -1)
