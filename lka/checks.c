@@ -405,8 +405,16 @@ checks_done_domain(void *arg, const struct dns_source *src)
 	strlcpy(domain, d->name, sizeof(domain));
 	src->lookup(src->arg, d->name, DNS_T_TXT, &txt);
 	/* The row may have changed or gone while we asked DNS. */
-	if (state_domain_by_id(d->id, &cur) != STATE_OK)
+	switch (state_domain_by_id(d->id, &cur)) {
+	case STATE_OK:
+		break;
+	case STATE_NOTFOUND:
 		goto done;
+	default:
+		log_warnx("checks: %s: cannot read: %s", d->name,
+		    state_error());
+		goto done;
+	}
 	d->state = cur.state;
 	d->state_since = cur.state_since;
 	d->failing_since = cur.failing_since;

@@ -367,6 +367,12 @@ state_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(db, 0);
+	/*
+	 * lka is the only writer, but an operator's sqlite3 or a test may
+	 * read the file and briefly hold a lock (WAL recovery, checkpoint):
+	 * wait a moment rather than fail the write.
+	 */
+	sqlite3_busy_timeout(db, STATE_BUSY_MS);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, &on);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, &on);
 	/* Read-only questions first: a bad file must stay untouched. */

@@ -18,6 +18,7 @@
 
 #define STATE_SCHEMA_VERSION	2
 #define STATE_DB_FILE		"sendgate.db"
+#define STATE_BUSY_MS		1000	/* wait for a reader's lock */
 
 #define STATE_SALT_LEN		16
 #define STATE_HASH_LEN		32

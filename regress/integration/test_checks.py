@@ -485,7 +485,9 @@ def test_domain_check_answers_with_the_fresh_result(relay_factory, dns):
                           "spf_diagnosis", "dkim", "dkim_diagnosis",
                           "dmarc", "next_check"}
         last = relay.state_query("SELECT last_check FROM domain")[0][0]
-        assert last >= t0, "domain check answered before checking"
+        # lka's time(2) is the coarse clock: up to a tick behind ours at
+        # a second boundary.
+        assert last >= t0 - 1, "domain check answered before checking"
         if c["state"] == "verified":
             break
         assert time.time() < deadline, c
