@@ -574,6 +574,13 @@ state_connector_get(const char *name, struct state_connector *c)
 }
 
 int
+state_connector_by_id(int64_t id, struct state_connector *c)
+{
+	return db_one(db_prepare("SELECT " CONNECTOR_COLUMNS
+	    " FROM connector c WHERE c.id = ?", "i", id), decode_connector, c);
+}
+
+int
 state_connector_list(state_connector_cb cb, void *arg)
 {
 	struct state_connector	 c;
@@ -643,6 +650,22 @@ state_network_list(int64_t connector, state_string_cb cb, void *arg)
 	    "WHERE connector = ? ORDER BY cidr", "i", connector));
 	while (db_next(&it, decode_string, buf))
 		if (cb(buf, arg) == -1)
+			break;
+	return db_end(&it, 1);
+}
+
+/* Every source network of every enabled connector: (connector id, cidr). */
+int
+state_network_all(state_network_cb cb, void *arg)
+{
+	char		 buf[STATE_EVENT_MAX];
+	struct db_iter	 it;
+
+	db_iter(&it, db_prepare("SELECT n.cidr, n.connector FROM "
+	    "connector_network n JOIN connector c ON c.id = n.connector "
+	    "WHERE c.enabled = 1 ORDER BY n.connector, n.cidr", ""));
+	while (db_next(&it, decode_string, buf))
+		if (cb(sqlite3_column_int64(it.st, 1), buf, arg) == -1)
 			break;
 	return db_end(&it, 1);
 }

@@ -110,6 +110,7 @@ typedef int	(*state_credential_cb)(const struct state_credential *, void *);
 typedef int	(*state_domain_cb)(const struct state_domain *, void *);
 typedef int	(*state_key_cb)(const struct state_key *, void *);
 typedef int	(*state_string_cb)(const char *, void *);
+typedef int	(*state_network_cb)(int64_t, const char *, void *);
 
 int		 state_open(const char *, char *, size_t);
 void		 state_close(void);
@@ -124,6 +125,7 @@ void	state_rollback(void);
 
 int	state_connector_add(const char *, int64_t, int64_t *);
 int	state_connector_get(const char *, struct state_connector *);
+int	state_connector_by_id(int64_t, struct state_connector *);
 int	state_connector_list(state_connector_cb, void *);
 int	state_connector_del(int64_t);
 int	state_connector_set_enabled(int64_t, int);
@@ -131,6 +133,7 @@ int	state_connector_set_limit(int64_t, enum state_limit, int64_t);
 
 int	state_network_add(int64_t, const char *);
 int	state_network_list(int64_t, state_string_cb, void *);
+int	state_network_all(state_network_cb, void *);
 
 int	state_credential_add(int64_t, const char *, const uint8_t *,
 	    const uint8_t *, int64_t);
