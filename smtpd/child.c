@@ -14,7 +14,6 @@
 
 static struct mproc	 child_peers[PROC_COUNT];
 static int		 child_connected[PROC_COUNT];
-static struct event	 child_ev_term;
 static struct event_base	*child_evbase;
 static enum proc_id	 child_self;
 static struct event	 child_ev_linger;
@@ -29,32 +28,31 @@ child_linger_done(int fd, short ev, void *arg)
 }
 
 /*
- * A channel broke.  A malformed message stops this process at once: the
- * parent sees the exit and stops the daemon.  A sibling that closed its
- * end has died; the parent will report that death and stop us with
- * SIGTERM, so wait a moment rather than race it and blur which process
+ * A channel broke.  The parent closing its end is how it stops us (or it
+ * died): leave quietly.  A malformed message stops this process at once:
+ * the parent sees the exit and stops the daemon.  A sibling that closed
+ * its end has died; the parent will report that death and close our
+ * channel, so wait a moment rather than race it and blur which process
  * failed first.
  */
 static void
 child_channel_closed(struct mproc *p, const char *why)
 {
 	struct timeval	 tv = { CHILD_LINGER_SEC, 0 };
+	int		 closed = strcmp(why, "connection closed") == 0;
 
+	if (p->peer == PROC_PARENT && closed) {
+		log_debug("exiting: the parent closed its channel");
+		exit(0);
+	}
 	snprintf(child_linger_msg, sizeof(child_linger_msg),
 	    "channel to %s: %s", proc_name(p->peer), why);
-	if (p->peer == PROC_PARENT || strcmp(why, "connection closed") != 0)
+	if (p->peer == PROC_PARENT || !closed)
 		fatalx("%s", child_linger_msg);
 	log_debug("%s", child_linger_msg);
 	mproc_clear(p);
 	if (!evtimer_pending(&child_ev_linger, NULL))
 		evtimer_add(&child_ev_linger, &tv);
-}
-
-static void
-child_sigterm(int sig, short ev, void *arg)
-{
-	log_debug("exiting on signal %d", sig);
-	exit(0);
 }
 
 /*
@@ -72,10 +70,13 @@ child_setup(const struct child_opts *o, mproc_handler handler)
 	evtimer_set(&child_ev_linger, child_linger_done, child_linger_msg);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	/* Ctrl-C in a terminal reaches the whole group: the parent decides. */
+	/*
+	 * Ctrl-C in a terminal, `pkill sendgated` or a SIGTERM to the whole
+	 * process group reach every process: the parent alone decides, and
+	 * stops the children in order by closing their channels.
+	 */
 	signal(SIGINT, SIG_IGN);
-	signal_set(&child_ev_term, SIGTERM, child_sigterm, NULL);
-	signal_add(&child_ev_term, NULL);
+	signal(SIGTERM, SIG_IGN);
 
 	for (p = 0; p < PROC_COUNT; p++) {
 		if (!proc_talks(o->self, p))

@@ -318,7 +318,9 @@ parent_reaped(pid_t pid, int status)
 }
 
 /*
- * Orderly shutdown: SIGTERM to every child, wait for them (SIGKILL after
+ * Orderly shutdown: close every child's channel (a child leaves when its
+ * parent's end closes; they ignore SIGTERM, so a signal to the whole
+ * group cannot make one look lost), wait for them (SIGKILL after
  * PARENT_STOP_SEC), remove the control socket, exit.
  */
 static void
@@ -330,8 +332,7 @@ parent_stop(int status)
 
 	parent_stopping = 1;
 	for (p = 1; p < PROC_COUNT; p++)
-		if (parent_children[p].pid > 0)
-			kill(parent_children[p].pid, SIGTERM);
+		mproc_clear(&parent_children[p].mp);
 	for (tries = 0; tries < PARENT_STOP_SEC * 20; tries++) {
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
 			parent_reaped(pid, st);

@@ -170,8 +170,12 @@ sandbox_enter(const struct sandbox_spec *s, enum sandbox_mode mode)
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("sandbox: %s: PR_SET_DUMPABLE", s->name);
-	/* The parent-death signal is reset by the uid change: set it now. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) == -1)
+	/*
+	 * The parent-death signal is reset by the uid change: set it now.
+	 * SIGKILL: children ignore SIGTERM (only the parent stops them), and
+	 * a child must not outlive its parent.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
 		fatal("sandbox: %s: PR_SET_PDEATHSIG", s->name);
 	if (getppid() != ppid)
 		fatalx("sandbox: %s: parent is gone", s->name);

@@ -75,6 +75,26 @@ def test_sigterm_stops_everything_with_exit_zero(relay):
     assert not os.path.exists(relay.socket)
 
 
+def test_sigterm_to_every_process_is_an_orderly_stop(relay):
+    # What `pkill sendgated` or a signal to the process group does: the
+    # children ignore it and the parent stops them; nothing looks lost.
+    pids = relay.pids()
+    for pid in pids.values():
+        os.kill(pid, signal.SIGTERM)
+    assert relay.wait_exit() == 0
+    log = relay.logtext()
+    assert "lost child" not in log
+    assert "parent: received signal 15, stopping" in log
+
+
+def test_sigterm_to_a_child_alone_is_ignored(relay):
+    pids = relay.pids()
+    os.kill(pids["lka"], signal.SIGTERM)
+    import time
+    time.sleep(0.5)
+    assert relay.pids() == pids
+
+
 @pytest.mark.parametrize("name", CHILDREN)
 def test_killed_child_stops_the_daemon(relay, name):
     pids = relay.pids()
