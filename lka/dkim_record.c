@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "base64.h"
 #include "dkim_record.h"
 
 static int	say(int, char *, size_t, const char *, ...)
@@ -221,22 +222,6 @@ list_has(const struct dkim_tag *t, const char *s)
 	return 0;
 }
 
-static int
-b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
  * Decode base64 with FWS anywhere in it (RFC 6376 3.6.1: "whitespace is
  * ignored in this value"), into a fresh buffer of at most
@@ -261,7 +246,7 @@ b64_decode(const char *s, size_t len, uint8_t **out, size_t *outlen,
 			continue;
 		if (c == '=')
 			pad++;
-		else if (pad > 0 || b64_value(c) == -1)
+		else if (pad > 0 || base64_value(c) == -1)
 			return say(-1, err, errlen, "p= is not base64: %s at "
 			    "offset %zu", pad > 0 ? "data after the padding" :
 			    "bad character", i);
@@ -279,7 +264,7 @@ b64_decode(const char *s, size_t len, uint8_t **out, size_t *outlen,
 	if ((buf = malloc(want)) == NULL)
 		return say(-1, err, errlen, "out of memory");
 	for (i = 0; i < len && o < want; i++) {
-		if ((v = b64_value((unsigned char)s[i])) == -1)
+		if ((v = base64_value((unsigned char)s[i])) == -1)
 			continue;
 		acc = acc << 6 | v;
 		if ((bits += 6) >= 8) {

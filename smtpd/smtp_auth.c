@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "smtp_auth.h"
 
 /* Largest decoded response: a full line of base64 without padding. */
@@ -63,66 +64,6 @@ smtp_auth_allowed(int tls, int authenticated, int in_transaction,
 	if (in_transaction)
 		return fail(NULL, err, 503, "5.5.1",
 		    "AUTH not permitted during a mail transaction");
-	return 0;
-}
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Strict RFC 4648 section 4 base64: whole quanta only, "=" only as the
- * last one or two characters, pad bits zero (canonical, 3.5), nothing
- * outside the alphabet.  Empty input decodes to nothing.
- */
-static int
-b64_decode(const char *in, size_t inlen, unsigned char *out, size_t outsz,
-    size_t *outlen)
-{
-	size_t	i, o = 0;
-	int	v[4], j, pad;
-
-	if (inlen % 4 != 0)
-		return -1;
-	for (i = 0; i < inlen; i += 4) {
-		pad = 0;
-		for (j = 0; j < 4; j++) {
-			if (in[i + j] == '=' && i + 4 == inlen && j >= 2) {
-				pad++;
-				v[j] = 0;
-				continue;
-			}
-			/* nothing but more padding after a pad */
-			if (pad > 0)
-				return -1;
-			if ((v[j] = b64_value(in[i + j])) == -1)
-				return -1;
-		}
-		if (pad == 2 && (v[1] & 0x0f) != 0)
-			return -1;
-		if (pad == 1 && (v[2] & 0x03) != 0)
-			return -1;
-		if (o + 3 - pad > outsz)
-			return -1;
-		out[o++] = (v[0] << 2) | (v[1] >> 4);
-		if (pad < 2)
-			out[o++] = ((v[1] & 0x0f) << 4) | (v[2] >> 2);
-		if (pad < 1)
-			out[o++] = ((v[2] & 0x03) << 6) | v[3];
-	}
-	*outlen = o;
 	return 0;
 }
 
@@ -214,7 +155,7 @@ respond(struct smtp_auth *a, const char *resp, size_t resplen,
 	int		r;
 
 	/* A half-decoded bad response may hold a password too. */
-	if (b64_decode(resp, resplen, buf, sizeof(buf), &n) == -1) {
+	if (base64_decode(resp, resplen, buf, sizeof(buf), &n) == -1) {
 		explicit_bzero(buf, sizeof(buf));
 		return FAIL_BAD(a, err);
 	}
