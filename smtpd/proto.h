@@ -15,7 +15,7 @@
 #include "imsg.h"
 #include "proc.h"
 
-#define PROTO_VERSION	2
+#define PROTO_VERSION	3
 
 #define PROTO_PARAMS_MAX	32	/* key/value pairs in a command */
 #define PROTO_KEY_MAX		32
@@ -98,8 +98,90 @@ enum imsg_type {
 	 */
 	IMSG_LKA_MX_RESULT,
 
+	/*
+	 * smtp -> lka: which connector do these SMTP credentials belong to.
+	 * u64 reqid, string user, string password
+	 */
+	IMSG_SMTP_AUTH_CHECK,
+	/*
+	 * smtp -> lka: is the client's address in a connector's source
+	 * networks.  u64 reqid, sockaddr client
+	 */
+	IMSG_SMTP_ADDR_CHECK,
+	/*
+	 * lka -> smtp: answer to both.  u64 reqid, int result (LKA_AUTH_*
+	 * below), i64 connector id, string connector name, u64 recipients
+	 * per message, u64 message size limit
+	 */
+	IMSG_LKA_AUTH_RESULT,
+	/*
+	 * smtp -> lka: may the connector send as these domains (envelope
+	 * sender, then header From:/Sender:).  u64 reqid, i64 connector id,
+	 * u32 n (1..PROTO_DOMAINS_MAX), n strings domain
+	 */
+	IMSG_SMTP_SENDER_CHECK,
+	/*
+	 * lka -> smtp: u64 reqid, int result (LKA_SENDER_*), string reason
+	 * for the reply text (names the first domain refused)
+	 */
+	IMSG_LKA_SENDER_RESULT,
+
+	/* smtp -> queue: a new message file, please.  u64 reqid */
+	IMSG_SMTP_MESSAGE_CREATE,
+	/*
+	 * queue -> smtp: the new message.  fd (write only, empty, owned by
+	 * queue); u64 reqid, string queue id
+	 */
+	IMSG_QUEUE_MESSAGE_FILE,
+	/*
+	 * queue -> smtp: no message file.  u64 reqid, int code (451, 452),
+	 * string reply text after the code ("4.3.1 ...")
+	 */
+	IMSG_QUEUE_MESSAGE_REFUSED,
+	/*
+	 * smtp -> queue: the envelope of message id, sent once before its
+	 * recipients.  string id, string sender ("" for <>), int body
+	 * (SMTP_BODY_*), int smtputf8, int ret (SMTP_RET_*), string envid,
+	 * i64 connector id, string connector name, string auth user ("" when
+	 * by address), string client address, string client name (HELO),
+	 * string TLS ("TLSv1.3 TLS_AES_256_GCM_SHA384" or ""), i64 time
+	 */
+	IMSG_SMTP_MESSAGE_ENVELOPE,
+	/*
+	 * smtp -> queue: one recipient of message id.  string id, string
+	 * recipient, int notify (SMTP_NOTIFY_* bits), string orcpt type,
+	 * string orcpt
+	 */
+	IMSG_SMTP_MESSAGE_RCPT,
+	/*
+	 * smtp -> queue: the body is complete, make it durable.  u64 reqid,
+	 * string id, u64 size (octets smtp wrote)
+	 */
+	IMSG_SMTP_MESSAGE_COMMIT,
+	/*
+	 * queue -> smtp: answer to COMMIT.  u64 reqid, int code (250 when
+	 * message and envelope are on disk, else 451, 452 or 552), string
+	 * reply text after the code
+	 */
+	IMSG_QUEUE_MESSAGE_COMMITTED,
+	/* smtp -> queue: forget an uncommitted message.  string id */
+	IMSG_SMTP_MESSAGE_ROLLBACK,
+
 	IMSG_TYPE_COUNT
 };
+
+#define PROTO_DOMAINS_MAX	8	/* domains in one SMTP_SENDER_CHECK */
+
+/* result of IMSG_LKA_AUTH_RESULT */
+#define LKA_AUTH_OK		0	/* connector id and limits follow */
+#define LKA_AUTH_FAIL		1	/* wrong credentials, no such network */
+#define LKA_AUTH_LOCKED		2	/* too many failures for this user */
+#define LKA_AUTH_TEMPFAIL	3	/* state database unavailable */
+
+/* result of IMSG_LKA_SENDER_RESULT */
+#define LKA_SENDER_OK		0
+#define LKA_SENDER_REFUSED	1	/* 550 5.7.1 + reason */
+#define LKA_SENDER_TEMPFAIL	2	/* 451 4.3.0 */
 
 const char	*proto_name(uint32_t);
 int		 proto_check(const struct imsg *, enum proc_id, enum proc_id,
