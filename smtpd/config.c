@@ -108,6 +108,14 @@ config_new(void)
 	strlcpy(conf->ctl_group, CONFIG_DEFAULT_CTLGROUP,
 	    sizeof(conf->ctl_group));
 
+	conf->smtp_sessions = CONFIG_DEFAULT_SMTP_SESSIONS;
+	conf->smtp_sessions_per_addr = CONFIG_DEFAULT_SMTP_SESSIONS_PER_ADDR;
+	conf->smtp_junk_max = CONFIG_DEFAULT_SMTP_JUNK_MAX;
+	conf->smtp_auth_failures = CONFIG_DEFAULT_SMTP_AUTH_FAILURES;
+	conf->smtp_timeout_command = CONFIG_DEFAULT_SMTP_TIMEOUT_COMMAND;
+	conf->smtp_timeout_data = CONFIG_DEFAULT_SMTP_TIMEOUT_DATA;
+	conf->smtp_timeout_handshake = CONFIG_DEFAULT_SMTP_TIMEOUT_HANDSHAKE;
+
 	conf->limits.messages[WINDOW_MINUTE] = CONFIG_DEFAULT_MSG_MINUTE;
 	conf->limits.messages[WINDOW_HOUR] = CONFIG_DEFAULT_MSG_HOUR;
 	conf->limits.messages[WINDOW_DAY] = CONFIG_DEFAULT_MSG_DAY;

@@ -87,6 +87,18 @@ struct config_limits {
 #define CONFIG_DEFAULT_CHECKS_EVERY	3600
 #define CONFIG_DEFAULT_CHECKS_INFLIGHT	50
 
+/*
+ * SMTP sessions: open at once in all and per client address; junk commands
+ * and failed AUTH per session; timeouts in seconds.
+ */
+#define CONFIG_DEFAULT_SMTP_SESSIONS		1000
+#define CONFIG_DEFAULT_SMTP_SESSIONS_PER_ADDR	50
+#define CONFIG_DEFAULT_SMTP_JUNK_MAX		50
+#define CONFIG_DEFAULT_SMTP_AUTH_FAILURES	3
+#define CONFIG_DEFAULT_SMTP_TIMEOUT_COMMAND	300
+#define CONFIG_DEFAULT_SMTP_TIMEOUT_DATA	600
+#define CONFIG_DEFAULT_SMTP_TIMEOUT_HANDSHAKE	30
+
 #define CONFIG_DKIM_RSA			0x01	/* rsa-sha256 */
 #define CONFIG_DKIM_ED25519		0x02	/* ed25519-sha256 */
 
@@ -115,6 +127,13 @@ struct sendgated_conf {
 	char			 ctl_group[CONFIG_NAME_MAX];
 	TAILQ_HEAD(, config_pki) pkis;
 	TAILQ_HEAD(, config_listen) listeners;
+	int			 smtp_sessions;		/* at once */
+	int			 smtp_sessions_per_addr; /* at once, per IP */
+	int			 smtp_junk_max;		/* between messages */
+	int			 smtp_auth_failures;
+	int64_t			 smtp_timeout_command;	/* seconds */
+	int64_t			 smtp_timeout_data;	/* seconds */
+	int64_t			 smtp_timeout_handshake; /* seconds */
 
 	struct config_limits	 limits;		/* connector defaults */
 	char			 verify_prefix[CONFIG_NAME_MAX];

@@ -39,6 +39,11 @@
 #define PARSE_GRACE_MAX		(365ULL * 24 * 3600)
 #define PARSE_EVERY_MAX		(7ULL * 24 * 3600)
 #define PARSE_INFLIGHT_MAX	1000	/* checks at once */
+#define PARSE_SESSIONS_MAX	100000	/* smtp sessions, junk commands */
+#define PARSE_AUTH_FAIL_MAX	100	/* failed AUTH in a session */
+#define PARSE_CMD_TIMEOUT_MAX	3600ULL
+#define PARSE_DATA_TIMEOUT_MAX	(24ULL * 3600)
+#define PARSE_TLS_TIMEOUT_MAX	600ULL
 #define PARSE_DNS_PORT		53	/* of a resolver without port */
 
 /*
@@ -72,6 +77,13 @@ enum setting {
 	SET_CHECKS_INFLIGHT,
 	SET_REQUIRE_SPF,
 	SET_REQUIRE_DKIM,
+	SET_SMTP_SESSIONS,
+	SET_SMTP_PER_ADDR,
+	SET_SMTP_JUNK,
+	SET_SMTP_AUTH_FAIL,
+	SET_SMTP_CMD_TIMEOUT,
+	SET_SMTP_DATA_TIMEOUT,
+	SET_SMTP_TLS_TIMEOUT,
 	SET_DKIM_ALGS,		/* lists: read by their own functions */
 	SET_RESOLVER,
 	SET_RELAY_ADDRESS,
@@ -164,6 +176,28 @@ static const struct {
 				    CONF_FIELD(require_spf) },
 	[SET_REQUIRE_DKIM] =	{ "require dkim", VALUE_FLAG,
 				    CONF_FIELD(require_dkim) },
+	[SET_SMTP_SESSIONS] =	{ "smtp limit sessions", VALUE_NUMBER,
+				    CONF_FIELD(smtp_sessions),
+				    1, PARSE_SESSIONS_MAX },
+	[SET_SMTP_PER_ADDR] =	{ "smtp limit sessions-per-address",
+				    VALUE_NUMBER,
+				    CONF_FIELD(smtp_sessions_per_addr),
+				    1, PARSE_SESSIONS_MAX },
+	[SET_SMTP_JUNK] =	{ "smtp limit junk", VALUE_NUMBER,
+				    CONF_FIELD(smtp_junk_max),
+				    1, PARSE_SESSIONS_MAX },
+	[SET_SMTP_AUTH_FAIL] =	{ "smtp limit auth-failures", VALUE_NUMBER,
+				    CONF_FIELD(smtp_auth_failures),
+				    1, PARSE_AUTH_FAIL_MAX },
+	[SET_SMTP_CMD_TIMEOUT] = { "smtp timeout command", VALUE_DURATION,
+				    CONF_FIELD(smtp_timeout_command),
+				    1, PARSE_CMD_TIMEOUT_MAX },
+	[SET_SMTP_DATA_TIMEOUT] = { "smtp timeout data", VALUE_DURATION,
+				    CONF_FIELD(smtp_timeout_data),
+				    1, PARSE_DATA_TIMEOUT_MAX },
+	[SET_SMTP_TLS_TIMEOUT] = { "smtp timeout handshake", VALUE_DURATION,
+				    CONF_FIELD(smtp_timeout_handshake),
+				    1, PARSE_TLS_TIMEOUT_MAX },
 	[SET_DKIM_ALGS] =	{ "dkim algorithms", VALUE_LIST },
 	[SET_RESOLVER] =	{ "resolver", VALUE_LIST },
 	[SET_RELAY_ADDRESS] =	{ "relay address", VALUE_LIST },
@@ -226,11 +260,12 @@ static void	 relay_address_add(const struct token *);
 	int		window;		/* enum config_window */
 }
 
-%token	<tok>	ADDRESS ALGORITHMS CERT CHECKS CONCURRENCY CONTROL DAY DKIM
-%token	<tok>	EMPTY EVERY GRACE GROUP HOSTNAME HOUR INCLUDE KEY KEYS LIMIT
-%token	<tok>	LISTEN MESSAGE MESSAGES MINUTE ON PER PKI PORT PREFIX QUEUE
-%token	<tok>	RECIPIENTS RELAY REQUIRE RESOLVER SELECTOR SIGNER SIZE SMTPS
-%token	<tok>	SOCKET SPF STATE TLS USER VERIFICATION
+%token	<tok>	ADDRESS ALGORITHMS AUTHFAILURES CERT CHECKS COMMAND CONCURRENCY
+%token	<tok>	CONTROL DATA DAY DKIM EMPTY EVERY GRACE GROUP HANDSHAKE HOSTNAME
+%token	<tok>	HOUR INCLUDE JUNK KEY KEYS LIMIT LISTEN MESSAGE MESSAGES MINUTE
+%token	<tok>	ON PER PKI PORT PREFIX QUEUE RECIPIENTS RELAY REQUIRE RESOLVER
+%token	<tok>	SELECTOR SESSIONS SESSIONSPERADDR SIGNER SIZE SMTP SMTPS SOCKET
+%token	<tok>	SPF STATE TIMEOUT TLS USER VERIFICATION
 %token	<tok>	ERROR STRING NUMBER
 %type	<tok>	string
 %type	<window> window
@@ -313,6 +348,27 @@ setting		: HOSTNAME string	{
 		}
 		| REQUIRE DKIM		{
 			setting(SET_REQUIRE_DKIM, $1.lineno, NULL);
+		}
+		| SMTP LIMIT SESSIONS string {
+			setting(SET_SMTP_SESSIONS, $1.lineno, &$4);
+		}
+		| SMTP LIMIT SESSIONSPERADDR string {
+			setting(SET_SMTP_PER_ADDR, $1.lineno, &$4);
+		}
+		| SMTP LIMIT JUNK string {
+			setting(SET_SMTP_JUNK, $1.lineno, &$4);
+		}
+		| SMTP LIMIT AUTHFAILURES string {
+			setting(SET_SMTP_AUTH_FAIL, $1.lineno, &$4);
+		}
+		| SMTP TIMEOUT COMMAND string {
+			setting(SET_SMTP_CMD_TIMEOUT, $1.lineno, &$4);
+		}
+		| SMTP TIMEOUT DATA string {
+			setting(SET_SMTP_DATA_TIMEOUT, $1.lineno, &$4);
+		}
+		| SMTP TIMEOUT HANDSHAKE string {
+			setting(SET_SMTP_TLS_TIMEOUT, $1.lineno, &$4);
 		}
 		;
 

@@ -117,6 +117,13 @@ static const struct {
 	FIELD("checks concurrency", checks_inflight, INT),
 	FIELD("require spf", require_spf, INT),
 	FIELD("require dkim", require_dkim, INT),
+	FIELD("smtp limit sessions", smtp_sessions, INT),
+	FIELD("smtp limit sessions-per-address", smtp_sessions_per_addr, INT),
+	FIELD("smtp limit junk", smtp_junk_max, INT),
+	FIELD("smtp limit auth-failures", smtp_auth_failures, INT),
+	FIELD("smtp timeout command", smtp_timeout_command, I64),
+	FIELD("smtp timeout data", smtp_timeout_data, I64),
+	FIELD("smtp timeout handshake", smtp_timeout_handshake, I64),
 };
 
 /* "inet 127.0.0.1 587" */

@@ -1,7 +1,8 @@
 /*
  * sendgated.conf: the statements of the relay's policy (connector limits,
- * domain verification, SPF, DKIM, the domain checks and their resolvers):
- * defaults, values, ranges and error messages.
+ * SMTP session limits and timeouts, domain verification, SPF, DKIM, the
+ * domain checks and their resolvers): defaults, values, ranges and error
+ * messages.
  */
 #include "config_test.h"
 
@@ -45,6 +46,45 @@ static const struct good_row good[] = {
 	{ "limit size 2G\n", "limit size", "2147483648" },
 	{ "limit size 2048m\n", "limit size", "2147483648" },
 	{ "limit size 1024\n", "limit size", "1024" },
+
+	/* smtp sessions; each is a statement of its own */
+	{ "smtp limit sessions 1\n", "smtp limit sessions", "1" },
+	{ "smtp limit sessions 100000\n", "smtp limit sessions", "100000" },
+	{ "smtp limit sessions 250\n", "smtp limit sessions", "250" },
+	{ "smtp limit sessions 250\n", "smtp limit sessions-per-address",
+	    "50" },
+	{ "smtp limit sessions-per-address 1\n",
+	    "smtp limit sessions-per-address", "1" },
+	{ "smtp limit sessions-per-address 100000\n",
+	    "smtp limit sessions-per-address", "100000" },
+	{ "smtp limit sessions-per-address \"10\"\n",
+	    "smtp limit sessions-per-address", "10" },
+	{ "smtp limit sessions-per-address 10\n", "smtp limit sessions",
+	    "1000" },
+	{ "smtp limit junk 1\n", "smtp limit junk", "1" },
+	{ "smtp limit junk 100000\n", "smtp limit junk", "100000" },
+	{ "smtp limit junk 20\n", "smtp limit junk", "20" },
+	{ "smtp limit auth-failures 1\n", "smtp limit auth-failures", "1" },
+	{ "smtp limit auth-failures 100\n", "smtp limit auth-failures",
+	    "100" },
+	{ "smtp limit auth-failures 5\n", "smtp limit auth-failures", "5" },
+	{ "smtp timeout command 1s\n", "smtp timeout command", "1" },
+	{ "smtp timeout command 1h\n", "smtp timeout command", "3600" },
+	{ "smtp timeout command 3600\n", "smtp timeout command", "3600" },
+	{ "smtp timeout command 2m\n", "smtp timeout command", "120" },
+	{ "smtp timeout command 2m\n", "smtp timeout data", "600" },
+	{ "smtp timeout data 1\n", "smtp timeout data", "1" },
+	{ "smtp timeout data 24h\n", "smtp timeout data", "86400" },
+	{ "smtp timeout data 1d\n", "smtp timeout data", "86400" },
+	{ "smtp timeout data 15m\n", "smtp timeout data", "900" },
+	{ "smtp timeout handshake 1s\n", "smtp timeout handshake", "1" },
+	{ "smtp timeout handshake 10m\n", "smtp timeout handshake", "600" },
+	{ "smtp timeout handshake 600s\n", "smtp timeout handshake", "600" },
+	{ "smtp timeout handshake 45\n", "smtp timeout handshake", "45" },
+	{ "smtp limit sessions 9\nsmtp limit sessions-per-address 8\n"
+	    "smtp limit junk 7\nsmtp limit auth-failures 6\n"
+	    "smtp timeout command 5\nsmtp timeout data 4\n"
+	    "smtp timeout handshake 3\n", "smtp limit junk", "7" },
 
 	/* domain verification */
 	{ "verification prefix acme-mail\n", "verification prefix",
@@ -146,6 +186,107 @@ static const struct bad_row bad[] = {
 	    "at line 1)") },
 	{ "limit size 1M\nlimit size 2M\n",
 	    E(2, "duplicate 'limit size' statement (first at line 1)") },
+
+	/* smtp limit */
+	{ "smtp limit sessions 0\n", E(1, "smtp limit sessions: invalid "
+	    "number '0' (must be 1-100000)") },
+	{ "smtp limit sessions 100001\n", E(1, "smtp limit sessions: invalid "
+	    "number '100001' (must be 1-100000)") },
+	{ "smtp limit sessions -1\n", E(1, "smtp limit sessions: invalid "
+	    "number '-1' (must be 1-100000)") },
+	{ "smtp limit sessions 1k\n", E(1, "smtp limit sessions: invalid "
+	    "number '1k' (must be 1-100000)") },
+	{ "smtp limit sessions-per-address 0\n", E(1, "smtp limit "
+	    "sessions-per-address: invalid number '0' (must be 1-100000)") },
+	{ "smtp limit sessions-per-address 100001\n", E(1, "smtp limit "
+	    "sessions-per-address: invalid number '100001' (must be "
+	    "1-100000)") },
+	{ "smtp limit sessions-per-address many\n", E(1, "smtp limit "
+	    "sessions-per-address: invalid number 'many' (must be "
+	    "1-100000)") },
+	{ "smtp limit junk 0\n", E(1, "smtp limit junk: invalid number '0' "
+	    "(must be 1-100000)") },
+	{ "smtp limit junk 100001\n", E(1, "smtp limit junk: invalid number "
+	    "'100001' (must be 1-100000)") },
+	{ "smtp limit junk 5.5\n", E(1, "smtp limit junk: invalid number "
+	    "'5.5' (must be 1-100000)") },
+	{ "smtp limit auth-failures 0\n", E(1, "smtp limit auth-failures: "
+	    "invalid number '0' (must be 1-100)") },
+	{ "smtp limit auth-failures 101\n", E(1, "smtp limit auth-failures: "
+	    "invalid number '101' (must be 1-100)") },
+	{ "smtp limit auth-failures 3x\n", E(1, "smtp limit auth-failures: "
+	    "invalid number '3x' (must be 1-100)") },
+	{ "smtp limit sessions 1\nsmtp limit sessions 2\n",
+	    E(2, "duplicate 'smtp limit sessions' statement (first at line "
+	    "1)") },
+	{ "smtp limit sessions-per-address 1\n\n"
+	    "smtp limit sessions-per-address 1\n", E(3, "duplicate 'smtp "
+	    "limit sessions-per-address' statement (first at line 1)") },
+	{ "smtp limit junk 1\nsmtp limit junk 2\n",
+	    E(2, "duplicate 'smtp limit junk' statement (first at line 1)") },
+	{ "smtp limit auth-failures 1\nsmtp limit auth-failures 2\n",
+	    E(2, "duplicate 'smtp limit auth-failures' statement (first at "
+	    "line 1)") },
+	{ "smtp limit junk 1\nsmtp limit junk 0\n",
+	    E(2, "duplicate 'smtp limit junk' statement (first at line 1)")
+	    E(2, "smtp limit junk: invalid number '0' (must be 1-100000)") },
+	{ "smtp limit sessions\n", E(1, "syntax error in 'smtp' statement: "
+	    "unexpected end of line") },
+	{ "smtp limit sessions 5 10\n", E(1, "syntax error in 'smtp' "
+	    "statement: unexpected '10'") },
+	{ "smtp limit connections 5\n", E(1, "syntax error in 'smtp' "
+	    "statement: unexpected 'connections'") },
+	{ "smtp limit sessions per address 5\n", E(1, "syntax error in "
+	    "'smtp' statement: unexpected 'per'") },
+	{ "smtp sessions 5\n", E(1, "syntax error in 'smtp' statement: "
+	    "unexpected 'sessions'") },
+	{ "limit sessions 5\n", E(1, "syntax error in 'limit' statement: "
+	    "unexpected 'sessions'") },
+	{ "smtp\n", E(1, "syntax error in 'smtp' statement: unexpected end "
+	    "of line") },
+	{ "smtp = x\n", E(1, "'smtp' is a keyword, not a macro name") },
+
+	/* smtp timeout */
+	{ "smtp timeout command 0\n", E(1, "smtp timeout command: invalid "
+	    "duration '0' (must be 1s-1h)") },
+	{ "smtp timeout command 3601\n", E(1, "smtp timeout command: "
+	    "invalid duration '3601' (must be 1s-1h)") },
+	{ "smtp timeout command 61m\n", E(1, "smtp timeout command: invalid "
+	    "duration '61m' (must be 1s-1h)") },
+	{ "smtp timeout command 5 m\n", E(1, "syntax error in 'smtp' "
+	    "statement: unexpected 'm'") },
+	{ "smtp timeout command 1w\n", E(1, "smtp timeout command: invalid "
+	    "duration '1w' (must be 1s-1h)") },
+	{ "smtp timeout data 0s\n", E(1, "smtp timeout data: invalid "
+	    "duration '0s' (must be 1s-1d)") },
+	{ "smtp timeout data 86401\n", E(1, "smtp timeout data: invalid "
+	    "duration '86401' (must be 1s-1d)") },
+	{ "smtp timeout data 25h\n", E(1, "smtp timeout data: invalid "
+	    "duration '25h' (must be 1s-1d)") },
+	{ "smtp timeout data 1.5h\n", E(1, "smtp timeout data: invalid "
+	    "duration '1.5h' (must be 1s-1d)") },
+	{ "smtp timeout handshake 0\n", E(1, "smtp timeout handshake: "
+	    "invalid duration '0' (must be 1s-10m)") },
+	{ "smtp timeout handshake 601\n", E(1, "smtp timeout handshake: "
+	    "invalid duration '601' (must be 1s-10m)") },
+	{ "smtp timeout handshake 1h\n", E(1, "smtp timeout handshake: "
+	    "invalid duration '1h' (must be 1s-10m)") },
+	{ "smtp timeout handshake 30ms\n", E(1, "smtp timeout handshake: "
+	    "invalid duration '30ms' (must be 1s-10m)") },
+	{ "smtp timeout command 1m\nsmtp timeout command 2m\n",
+	    E(2, "duplicate 'smtp timeout command' statement (first at line "
+	    "1)") },
+	{ "smtp timeout data 1m\nsmtp timeout data 2m\n",
+	    E(2, "duplicate 'smtp timeout data' statement (first at line 1)") },
+	{ "smtp timeout handshake 1m\nsmtp timeout handshake 2m\n",
+	    E(2, "duplicate 'smtp timeout handshake' statement (first at line "
+	    "1)") },
+	{ "smtp timeout data\n", E(1, "syntax error in 'smtp' statement: "
+	    "unexpected end of line") },
+	{ "smtp timeout 5m\n", E(1, "syntax error in 'smtp' statement: "
+	    "unexpected '5m'") },
+	{ "smtp timeout tls 30s\n", E(1, "syntax error in 'smtp' statement: "
+	    "unexpected 'tls'") },
 
 	/* verification */
 	{ "verification prefix Sendgate\n", E(1, "verification prefix: "
@@ -318,6 +459,18 @@ test_defaults(void **state)
 	assert_int_equal(conf->checks_inflight, CONFIG_DEFAULT_CHECKS_INFLIGHT);
 	assert_int_equal(conf->dkim_algs,
 	    CONFIG_DKIM_RSA | CONFIG_DKIM_ED25519);
+	assert_int_equal(conf->smtp_sessions, CONFIG_DEFAULT_SMTP_SESSIONS);
+	assert_int_equal(conf->smtp_sessions_per_addr,
+	    CONFIG_DEFAULT_SMTP_SESSIONS_PER_ADDR);
+	assert_int_equal(conf->smtp_junk_max, CONFIG_DEFAULT_SMTP_JUNK_MAX);
+	assert_int_equal(conf->smtp_auth_failures,
+	    CONFIG_DEFAULT_SMTP_AUTH_FAILURES);
+	assert_int_equal(conf->smtp_timeout_command,
+	    CONFIG_DEFAULT_SMTP_TIMEOUT_COMMAND);
+	assert_int_equal(conf->smtp_timeout_data,
+	    CONFIG_DEFAULT_SMTP_TIMEOUT_DATA);
+	assert_int_equal(conf->smtp_timeout_handshake,
+	    CONFIG_DEFAULT_SMTP_TIMEOUT_HANDSHAKE);
 	config_free(conf);
 	free(errs);
 }
