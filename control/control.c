@@ -54,6 +54,7 @@ static const struct control_command {
 	{ "domain.del", PROC_LKA, 1 },
 	{ "domain.list", PROC_LKA, 0 },
 	{ "domain.show", PROC_LKA, 0 },
+	{ "queue.show", PROC_QUEUE, 0 },
 	{ "spf.walk", PROC_LKA, 0 },
 };
 
@@ -386,9 +387,11 @@ control_dispatch(struct mproc *p, struct imsg *im)
 		control_answer(p, im, IMSG_CONTROL_STATUS_RESULT, 1);
 		return;
 	case IMSG_LKA_ROW:
+	case IMSG_QUEUE_ROW:
 		control_answer(p, im, IMSG_CONTROL_ROW, 0);
 		return;
 	case IMSG_LKA_DONE:
+	case IMSG_QUEUE_DONE:
 		control_answer(p, im, IMSG_CONTROL_DONE, 1);
 		return;
 	}

@@ -12,6 +12,8 @@
 static const struct ctl_cmd ctl_cmds[] = {
 	{ { "show", "status" }, CTL_STATUS, NULL, { NULL }, 0, { { NULL } },
 	    0, "", NULL },
+	{ { "show", "queue" }, CTL_COMMAND, "queue.show", { NULL }, 0,
+	    { { NULL } }, 0, "", "message" },
 	{ { "log", "verbose" }, CTL_VERBOSE, NULL, { NULL }, 0, { { NULL } },
 	    1, "", NULL },
 	{ { "log", "brief" }, CTL_VERBOSE, NULL, { NULL }, 0, { { NULL } },

@@ -3,6 +3,12 @@
  * then shown as text (aligned key/value blocks, tables, DNS records ready
  * to paste) or as one JSON object.  Every string is escaped for the
  * output it goes to.
+ *
+ * A row of kind "parent/child" (a recipient of a queued message) belongs
+ * to the row before it: JSON nests such rows as a list "childs" in that
+ * row's object; the text output leaves them out (the parent row carries
+ * a count).  An integer field named "age" is a duration in seconds,
+ * written like "3m05s" in the text output.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,6 +38,21 @@ struct ctl_row {
 
 static struct ctl_row	**ctl_rows;
 static size_t		  ctl_nrows;
+
+static void	ctl_duration(char *, size_t, int64_t);
+
+static int
+ctl_is_child(const char *kind)
+{
+	return strchr(kind, '/') != NULL;
+}
+
+/* A duration shown in words in the text output. */
+static int
+ctl_is_duration(const struct ctl_field *f)
+{
+	return f->type == 'i' && strcmp(f->key, "age") == 0;
+}
 
 static char *
 ctl_strdup(const char *s)
@@ -107,6 +128,10 @@ ctl_field_width(const struct ctl_field *f)
 {
 	char	 buf[32];
 
+	if (ctl_is_duration(f)) {
+		ctl_duration(buf, sizeof(buf), f->i);
+		return (int)strlen(buf);
+	}
 	if (f->type == 'i')
 		return snprintf(buf, sizeof(buf), "%" PRId64, f->i);
 	return (int)strlen(f->s);
@@ -115,9 +140,13 @@ ctl_field_width(const struct ctl_field *f)
 static void
 ctl_field_text(const struct ctl_field *f, int width)
 {
+	char	 buf[32];
 	int	 w = ctl_field_width(f);
 
-	if (f->type == 'i')
+	if (ctl_is_duration(f)) {
+		ctl_duration(buf, sizeof(buf), f->i);
+		printf("%s", buf);
+	} else if (f->type == 'i')
 		printf("%" PRId64, f->i);
 	else
 		ctl_text(f->s);
@@ -181,7 +210,7 @@ ctl_text_line(const struct ctl_row *r)
 	putchar('\n');
 }
 
-#define CTL_TABLE_FIELDS_MAX	5	/* wider rows print as blocks */
+#define CTL_TABLE_FIELDS_MAX	6	/* wider rows print as blocks */
 
 /* A list: the columns of its first row, headers in capitals. */
 static void
@@ -254,8 +283,11 @@ ctl_print_text(void)
 	size_t	 i, j, groups = 0;
 
 	for (i = 0; i < ctl_nrows; i++)
-		groups += !ctl_kind_seen(i, ctl_rows[i]->kind);
+		groups += !ctl_is_child(ctl_rows[i]->kind) &&
+		    !ctl_kind_seen(i, ctl_rows[i]->kind);
 	for (i = 0; i < ctl_nrows; i++) {
+		if (ctl_is_child(ctl_rows[i]->kind))
+			continue;
 		if (ctl_rows[i]->single) {
 			ctl_text_single(ctl_rows[i]);
 			continue;
@@ -295,11 +327,10 @@ ctl_json_string(const char *s)
 }
 
 static void
-ctl_json_row(const struct ctl_row *r)
+ctl_json_fields(const struct ctl_row *r)
 {
 	size_t	 i;
 
-	putchar('{');
 	for (i = 0; i < r->n; i++) {
 		if (i)
 			putchar(',');
@@ -309,6 +340,52 @@ ctl_json_row(const struct ctl_row *r)
 			printf("%" PRId64, r->f[i].i);
 		else
 			ctl_json_string(r->f[i].s);
+	}
+}
+
+/* Is row j a child of row i: of a kind "<i's kind>/..."? */
+static int
+ctl_child_of(size_t i, size_t j)
+{
+	size_t	 len = strlen(ctl_rows[i]->kind);
+
+	return strncmp(ctl_rows[j]->kind, ctl_rows[i]->kind, len) == 0 &&
+	    ctl_rows[j]->kind[len] == '/';
+}
+
+/* Row i, with the child rows that follow it nested as lists. */
+static void
+ctl_json_row(size_t i)
+{
+	size_t	 j, k, n, end;
+	char	 name[CTL_KIND_MAX + 1];
+
+	putchar('{');
+	ctl_json_fields(ctl_rows[i]);
+	for (end = i + 1; end < ctl_nrows && ctl_child_of(i, end); end++)
+		;
+	for (j = i + 1; j < end; j++) {
+		for (k = i + 1; k < j; k++)
+			if (strcmp(ctl_rows[k]->kind, ctl_rows[j]->kind) == 0)
+				break;
+		if (k < j)
+			continue;	/* this child kind is printed */
+		/* The list's name: the kind with an "s", as at the top. */
+		snprintf(name, sizeof(name), "%ss",
+		    strchr(ctl_rows[j]->kind, '/') + 1);
+		printf("%s", ctl_rows[i]->n ? "," : "");
+		ctl_json_string(name);
+		printf(":[");
+		for (k = j, n = 0; k < end; k++) {
+			if (strcmp(ctl_rows[k]->kind, ctl_rows[j]->kind) != 0)
+				continue;
+			if (n++)
+				putchar(',');
+			putchar('{');
+			ctl_json_fields(ctl_rows[k]);
+			putchar('}');
+		}
+		putchar(']');
 	}
 	putchar('}');
 }
@@ -329,7 +406,8 @@ ctl_print_json(const char *list, const char *message)
 		first = 0;
 	}
 	for (i = 0; i < ctl_nrows; i++) {
-		if (ctl_kind_seen(i, ctl_rows[i]->kind))
+		if (ctl_is_child(ctl_rows[i]->kind) ||
+		    ctl_kind_seen(i, ctl_rows[i]->kind))
 			continue;
 		if (!first)
 			putchar(',');
@@ -337,7 +415,7 @@ ctl_print_json(const char *list, const char *message)
 		if (ctl_rows[i]->single) {
 			ctl_json_string(ctl_rows[i]->kind);
 			putchar(':');
-			ctl_json_row(ctl_rows[i]);
+			ctl_json_row(i);
 			continue;
 		}
 		printf("\"%ss\":[", ctl_rows[i]->kind);
@@ -346,7 +424,7 @@ ctl_print_json(const char *list, const char *message)
 				continue;
 			if (n++)
 				putchar(',');
-			ctl_json_row(ctl_rows[j]);
+			ctl_json_row(j);
 		}
 		putchar(']');
 	}

@@ -608,16 +608,16 @@ checks_show(const struct state_domain *d, void *arg)
 {
 	struct lka_cmd	*c = arg;
 
-	lka_answer_row(c->answer, "check", 0);
-	lka_answer_str(c->answer, "connector", d->connector_name);
-	lka_answer_str(c->answer, "state", state_domain_state_name(d->state));
-	lka_answer_str(c->answer, "ownership", d->diag);
-	lka_answer_str(c->answer, "spf", d->checks.spf);
-	lka_answer_str(c->answer, "spf_diagnosis", d->checks.spf_diag);
-	lka_answer_str(c->answer, "dkim", d->checks.dkim);
-	lka_answer_str(c->answer, "dkim_diagnosis", d->checks.dkim_diag);
-	lka_answer_str(c->answer, "dmarc", d->checks.dmarc_diag);
-	lka_answer_time(c->answer, "next_check", d->next_check);
+	answer_row(c->answer, "check", 0);
+	answer_str(c->answer, "connector", d->connector_name);
+	answer_str(c->answer, "state", state_domain_state_name(d->state));
+	answer_str(c->answer, "ownership", d->diag);
+	answer_str(c->answer, "spf", d->checks.spf);
+	answer_str(c->answer, "spf_diagnosis", d->checks.spf_diag);
+	answer_str(c->answer, "dkim", d->checks.dkim);
+	answer_str(c->answer, "dkim_diagnosis", d->checks.dkim_diag);
+	answer_str(c->answer, "dmarc", d->checks.dmarc_diag);
+	answer_time(c->answer, "next_check", d->next_check);
 	return 0;
 }
 
@@ -733,9 +733,9 @@ checks_done_walk(void *arg, const struct dns_source *src)
 	size_t			 i;
 
 	for (i = 0; i < j->lines->n; i++) {
-		lka_answer_row(j->cmd->answer, "line", 0);
-		lka_answer_int(j->cmd->answer, "depth", j->lines->l[i].depth);
-		lka_answer_str(j->cmd->answer, "text", j->lines->l[i].text);
+		answer_row(j->cmd->answer, "line", 0);
+		answer_int(j->cmd->answer, "depth", j->lines->l[i].depth);
+		answer_str(j->cmd->answer, "text", j->lines->l[i].text);
 	}
 	lka_done(j->cmd, 0, "%s", j->d.diag);
 	checks_job_free(j);

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "answer.h"
 #include "names.h"
 #include "proto.h"
 #include "state.h"
@@ -30,7 +31,7 @@ struct lka_cmd {
 	uint32_t		 nparams;
 	char			 key[PROTO_PARAMS_MAX][PROTO_KEY_MAX];
 	char			 value[PROTO_PARAMS_MAX][PROTO_VALUE_MAX];
-	struct lka_answer	*answer;
+	struct answer		*answer;
 };
 
 /* lka_ctl.c: sendgatectl commands, connectors */
@@ -57,6 +58,10 @@ struct lka_keyset {
 	}		*k;
 };
 
+/* lka_smtp.c: connectors and sender domains for smtp sessions */
+void		 lka_smtp_init(struct sendgated_conf *);
+int		 lka_smtp_imsg(struct mproc *, struct imsg *);
+
 /* lka_mx.c: MX lookups for mta */
 void	lka_mx_init(void);
 void	lka_mx_lookup(struct mproc *, struct imsg *);
@@ -73,14 +78,7 @@ int	lka_keys_orphaned(struct lka_keyset *);
 void	lka_keys_release(struct lka_keyset *);
 void	lka_domain_dkim_key(struct mproc *, struct imsg *);
 
-/* lka_answer.c: answers to control, row by row */
-struct lka_answer;
-struct lka_answer *lka_answer_new(uint64_t);
-void	lka_answer_row(struct lka_answer *, const char *, int);
-void	lka_answer_str(struct lka_answer *, const char *, const char *);
-void	lka_answer_int(struct lka_answer *, const char *, int64_t);
-void	lka_answer_time(struct lka_answer *, const char *, int64_t);
-void	lka_answer_done(struct lka_answer *, int, const char *, ...)
-	    __attribute__((format(printf, 3, 4)));
+/* lka_answer.c: answers to control, row by row (answer.h) */
+struct answer	*lka_answer_new(uint64_t);
 
 #endif

@@ -78,7 +78,7 @@ lka_done(struct lka_cmd *c, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	lka_answer_done(c->answer, status, "%s", msg);
+	answer_done(c->answer, status, "%s", msg);
 	c->answer = NULL;
 	free(c);
 }
@@ -123,16 +123,16 @@ lka_connector_param(struct lka_cmd *c, const char *param,
 
 /* Listener ports by mode, for the credentials an operator hands out. */
 static void
-lka_answer_ports(struct lka_answer *a)
+lka_answer_ports(struct answer *a)
 {
 	struct config_listen	*l;
 	int			 tls = 0, smtps = 0;
 
 	TAILQ_FOREACH(l, &lka_conf->listeners, entry) {
 		if (l->mode == LISTEN_STARTTLS && !tls++)
-			lka_answer_int(a, "port_starttls", l->port);
+			answer_int(a, "port_starttls", l->port);
 		if (l->mode == LISTEN_SMTPS && !smtps++)
-			lka_answer_int(a, "port_tls", l->port);
+			answer_int(a, "port_tls", l->port);
 	}
 }
 
@@ -164,12 +164,12 @@ lka_password(struct lka_cmd *c, const struct state_connector *conn,
 static void
 lka_answer_credentials(struct lka_cmd *c, const char *name, const char *pw)
 {
-	lka_answer_row(c->answer, "credentials", 1);
-	lka_answer_str(c->answer, "connector", name);
-	lka_answer_str(c->answer, "host", lka_conf->hostname);
+	answer_row(c->answer, "credentials", 1);
+	answer_str(c->answer, "connector", name);
+	answer_str(c->answer, "host", lka_conf->hostname);
 	lka_answer_ports(c->answer);
-	lka_answer_str(c->answer, "username", name);
-	lka_answer_str(c->answer, "password", pw);
+	answer_str(c->answer, "username", name);
+	answer_str(c->answer, "password", pw);
 }
 
 static void
@@ -240,11 +240,11 @@ lka_list_connector(const struct state_connector *conn, void *arg)
 {
 	struct lka_cmd	*c = arg;
 
-	lka_answer_row(c->answer, "connector", 0);
-	lka_answer_str(c->answer, "name", conn->name);
-	lka_answer_str(c->answer, "enabled", conn->enabled ? "yes" : "no");
-	lka_answer_int(c->answer, "domains", conn->ndomains);
-	lka_answer_time(c->answer, "created", conn->created);
+	answer_row(c->answer, "connector", 0);
+	answer_str(c->answer, "name", conn->name);
+	answer_str(c->answer, "enabled", conn->enabled ? "yes" : "no");
+	answer_int(c->answer, "domains", conn->ndomains);
+	answer_time(c->answer, "created", conn->created);
 	return 0;
 }
 
@@ -263,8 +263,8 @@ lka_show_network(const char *cidr, void *arg)
 {
 	struct lka_cmd	*c = arg;
 
-	lka_answer_row(c->answer, "network", 0);
-	lka_answer_str(c->answer, "network", cidr);
+	answer_row(c->answer, "network", 0);
+	answer_str(c->answer, "network", cidr);
 	return 0;
 }
 
@@ -273,9 +273,9 @@ lka_show_credential(const struct state_credential *cred, void *arg)
 {
 	struct lka_cmd	*c = arg;
 
-	lka_answer_row(c->answer, "credential", 0);
-	lka_answer_str(c->answer, "username", cred->username);
-	lka_answer_time(c->answer, "created", cred->created);
+	answer_row(c->answer, "credential", 0);
+	answer_str(c->answer, "username", cred->username);
+	answer_time(c->answer, "created", cred->created);
 	return 0;
 }
 
@@ -284,10 +284,10 @@ lka_show_domain(const struct state_domain *d, void *arg)
 {
 	struct lka_cmd	*c = arg;
 
-	lka_answer_row(c->answer, "domain", 0);
-	lka_answer_str(c->answer, "domain", d->name);
-	lka_answer_str(c->answer, "state", state_domain_state_name(d->state));
-	lka_answer_time(c->answer, "since", d->state_since);
+	answer_row(c->answer, "domain", 0);
+	answer_str(c->answer, "domain", d->name);
+	answer_str(c->answer, "state", state_domain_state_name(d->state));
+	answer_time(c->answer, "since", d->state_since);
 	return 0;
 }
 
@@ -320,20 +320,20 @@ lka_connector_show(struct lka_cmd *c)
 
 	if (lka_connector_param(c, "name", &conn) == -1)
 		return;
-	lka_answer_row(c->answer, "connector", 1);
-	lka_answer_str(c->answer, "name", conn.name);
-	lka_answer_str(c->answer, "enabled", conn.enabled ? "yes" : "no");
-	lka_answer_time(c->answer, "created", conn.created);
+	answer_row(c->answer, "connector", 1);
+	answer_str(c->answer, "name", conn.name);
+	answer_str(c->answer, "enabled", conn.enabled ? "yes" : "no");
+	answer_time(c->answer, "created", conn.created);
 	if (state_network_list(conn.id, lka_show_network, c) != STATE_OK) {
 		lka_fail_state(c);
 		return;
 	}
 	for (i = 0; i < LIMIT_COUNT; i++) {
-		lka_answer_row(c->answer, "limit", 0);
-		lka_answer_str(c->answer, "limit", state_limit_name(i));
-		lka_answer_int(c->answer, "value", conn.limits[i] >= 0 ?
+		answer_row(c->answer, "limit", 0);
+		answer_str(c->answer, "limit", state_limit_name(i));
+		answer_int(c->answer, "value", conn.limits[i] >= 0 ?
 		    conn.limits[i] : (int64_t)lka_limit_default(i));
-		lka_answer_str(c->answer, "source", conn.limits[i] >= 0 ?
+		answer_str(c->answer, "source", conn.limits[i] >= 0 ?
 		    "connector" : "default");
 	}
 	if (state_credential_list(conn.id, lka_show_credential, c) !=

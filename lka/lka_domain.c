@@ -185,12 +185,12 @@ lka_record(struct lka_cmd *c, const char *purpose, const char *host,
 			break;
 		o += (size_t)n;
 	}
-	lka_answer_row(c->answer, "record", 0);
-	lka_answer_str(c->answer, "purpose", purpose);
-	lka_answer_str(c->answer, "host", host);
-	lka_answer_str(c->answer, "type", "TXT");
-	lka_answer_str(c->answer, "value", value);
-	lka_answer_str(c->answer, "zone", zone);
+	answer_row(c->answer, "record", 0);
+	answer_str(c->answer, "purpose", purpose);
+	answer_str(c->answer, "host", host);
+	answer_str(c->answer, "type", "TXT");
+	answer_str(c->answer, "value", value);
+	answer_str(c->answer, "zone", zone);
 }
 
 static void
@@ -295,13 +295,13 @@ lka_domain_commit(struct lka_cmd *c, int64_t connector, const char *cname,
 	if (lka_event(c, "domain %s added to connector %s", domain, cname) ==
 	    -1 || state_commit() != STATE_OK)
 		goto fail;
-	lka_answer_row(c->answer, "domain", 1);
-	lka_answer_str(c->answer, "domain", domain);
+	answer_row(c->answer, "domain", 1);
+	answer_str(c->answer, "domain", domain);
 	if (strcmp(domain, unicode) != 0)
-		lka_answer_str(c->answer, "unicode", unicode);
-	lka_answer_str(c->answer, "connector", cname);
-	lka_answer_str(c->answer, "state", "pending");
-	lka_answer_str(c->answer, "token", token);
+		answer_str(c->answer, "unicode", unicode);
+	answer_str(c->answer, "connector", cname);
+	answer_str(c->answer, "state", "pending");
+	answer_str(c->answer, "token", token);
 	if (lka_records(c, domain, token) == -1) {
 		lka_fail_state(c);
 		return;
@@ -460,11 +460,11 @@ lka_list_domain(const struct state_domain *d, void *arg)
 {
 	struct lka_cmd	*c = arg;
 
-	lka_answer_row(c->answer, "domain", 0);
-	lka_answer_str(c->answer, "domain", d->name);
-	lka_answer_str(c->answer, "connector", d->connector_name);
-	lka_answer_str(c->answer, "state", state_domain_state_name(d->state));
-	lka_answer_time(c->answer, "since", d->state_since);
+	answer_row(c->answer, "domain", 0);
+	answer_str(c->answer, "domain", d->name);
+	answer_str(c->answer, "connector", d->connector_name);
+	answer_str(c->answer, "state", state_domain_state_name(d->state));
+	answer_time(c->answer, "since", d->state_since);
 	return 0;
 }
 
@@ -491,22 +491,22 @@ lka_show_authorization(const struct state_domain *d, void *arg)
 {
 	struct lka_cmd	*c = arg;
 
-	lka_answer_row(c->answer, "authorization", 0);
-	lka_answer_str(c->answer, "connector", d->connector_name);
-	lka_answer_str(c->answer, "state", state_domain_state_name(d->state));
-	lka_answer_time(c->answer, "since", d->state_since);
-	lka_answer_str(c->answer, "token", d->token);
-	lka_answer_time(c->answer, "last_check", d->last_check);
-	lka_answer_time(c->answer, "next_check", d->next_check);
-	lka_answer_str(c->answer, "diagnosis", d->diag[0] ? d->diag :
+	answer_row(c->answer, "authorization", 0);
+	answer_str(c->answer, "connector", d->connector_name);
+	answer_str(c->answer, "state", state_domain_state_name(d->state));
+	answer_time(c->answer, "since", d->state_since);
+	answer_str(c->answer, "token", d->token);
+	answer_time(c->answer, "last_check", d->last_check);
+	answer_time(c->answer, "next_check", d->next_check);
+	answer_str(c->answer, "diagnosis", d->diag[0] ? d->diag :
 	    "not checked yet");
-	lka_answer_str(c->answer, "spf", d->checks.spf[0] ? d->checks.spf :
+	answer_str(c->answer, "spf", d->checks.spf[0] ? d->checks.spf :
 	    "not checked");
-	lka_answer_str(c->answer, "spf_diagnosis", d->checks.spf_diag);
-	lka_answer_str(c->answer, "dkim", d->checks.dkim[0] ?
+	answer_str(c->answer, "spf_diagnosis", d->checks.spf_diag);
+	answer_str(c->answer, "dkim", d->checks.dkim[0] ?
 	    d->checks.dkim : "not checked");
-	lka_answer_str(c->answer, "dkim_diagnosis", d->checks.dkim_diag);
-	lka_answer_str(c->answer, "dmarc", d->checks.dmarc_diag);
+	answer_str(c->answer, "dkim_diagnosis", d->checks.dkim_diag);
+	answer_str(c->answer, "dmarc", d->checks.dmarc_diag);
 	return 0;
 }
 
@@ -522,10 +522,10 @@ lka_show_key(const struct state_key *k, void *arg)
 {
 	struct lka_cmd	*c = arg;
 
-	lka_answer_row(c->answer, "key", 0);
-	lka_answer_str(c->answer, "selector", k->selector);
-	lka_answer_str(c->answer, "algorithm", k->algorithm);
-	lka_answer_time(c->answer, "created", k->created);
+	answer_row(c->answer, "key", 0);
+	answer_str(c->answer, "selector", k->selector);
+	answer_str(c->answer, "algorithm", k->algorithm);
+	answer_time(c->answer, "created", k->created);
 	return 0;
 }
 
@@ -537,10 +537,10 @@ lka_domain_show(struct lka_cmd *c)
 
 	if (lka_domain_param(c, a, u) == -1)
 		return;
-	lka_answer_row(c->answer, "domain", 1);
-	lka_answer_str(c->answer, "domain", a);
+	answer_row(c->answer, "domain", 1);
+	answer_str(c->answer, "domain", a);
 	if (strcmp(a, u) != 0)
-		lka_answer_str(c->answer, "unicode", u);
+		answer_str(c->answer, "unicode", u);
 	rc = state_domain_list(0, a, lka_show_authorization, c);
 	if (rc == STATE_NOTFOUND) {
 		lka_done(c, 1, "domain %s is not authorized for any connector",

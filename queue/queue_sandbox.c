@@ -7,6 +7,21 @@
 #include "sandbox.h"
 
 const struct sandbox_rule queue_sandbox_rules[] = {
-	/* nothing beyond the event loop and imsg yet */
+	/* the spool (queue_store.c): files and directories by *at() */
+	SANDBOX_ALLOW(openat),
+	SANDBOX_ALLOW(fstat),
+	SANDBOX_ALLOW(newfstatat),
+	SANDBOX_ALLOW(mkdirat),
+	SANDBOX_ALLOW(unlinkat),
+	SANDBOX_ALLOW(renameat),
+	SANDBOX_ALLOW(renameat2),
+	SANDBOX_ALLOW(fsync),
+	/* readdir: getdents64, and lseek when a directory is reread */
+	SANDBOX_ALLOW(getdents64),
+	SANDBOX_ALLOW(lseek),
+	/* the free-space reserve: fstatvfs */
+	SANDBOX_ALLOW(fstatfs),
+	/* queue ids: arc4random */
+	SANDBOX_ALLOW(getrandom),
 	SANDBOX_END
 };

@@ -44,7 +44,7 @@ static const struct proto_rule proto_rules[IMSG_TYPE_COUNT] = {
 	    { "CONTROL_STATUS_RESULT", P(CONTROL), P(CLIENT), 0 },
 	[IMSG_CTL_COMMAND] = { "CTL_COMMAND", P(CLIENT), P(CONTROL), 0 },
 	[IMSG_CONTROL_COMMAND] =
-	    { "CONTROL_COMMAND", P(CONTROL), P(LKA), 0 },
+	    { "CONTROL_COMMAND", P(CONTROL), P(LKA) | P(QUEUE), 0 },
 	[IMSG_LKA_ROW] = { "LKA_ROW", P(LKA), P(CONTROL), 0 },
 	[IMSG_LKA_DONE] = { "LKA_DONE", P(LKA), P(CONTROL), 0 },
 	[IMSG_CONTROL_ROW] = { "CONTROL_ROW", P(CONTROL), P(CLIENT), 0 },
@@ -80,6 +80,8 @@ static const struct proto_rule proto_rules[IMSG_TYPE_COUNT] = {
 	    { "QUEUE_MESSAGE_COMMITTED", P(QUEUE), P(SMTP), 0 },
 	[IMSG_SMTP_MESSAGE_ROLLBACK] =
 	    { "SMTP_MESSAGE_ROLLBACK", P(SMTP), P(QUEUE), 0 },
+	[IMSG_QUEUE_ROW] = { "QUEUE_ROW", P(QUEUE), P(CONTROL), 0 },
+	[IMSG_QUEUE_DONE] = { "QUEUE_DONE", P(QUEUE), P(CONTROL), 0 },
 };
 
 const char *

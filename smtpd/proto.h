@@ -65,8 +65,8 @@ enum imsg_type {
 	 */
 	IMSG_CTL_COMMAND,
 	/*
-	 * control -> lka: u64 reqid, int uid of the client, then the
-	 * command as in IMSG_CTL_COMMAND after the version
+	 * control -> lka or queue: u64 reqid, int uid of the client, then
+	 * the command as in IMSG_CTL_COMMAND after the version
 	 */
 	IMSG_CONTROL_COMMAND,
 	/*
@@ -166,6 +166,11 @@ enum imsg_type {
 	IMSG_QUEUE_MESSAGE_COMMITTED,
 	/* smtp -> queue: forget an uncommitted message.  string id */
 	IMSG_SMTP_MESSAGE_ROLLBACK,
+
+	/* queue -> control: one row of an answer, as IMSG_LKA_ROW */
+	IMSG_QUEUE_ROW,
+	/* queue -> control: end of an answer, as IMSG_LKA_DONE */
+	IMSG_QUEUE_DONE,
 
 	IMSG_TYPE_COUNT
 };

@@ -1,0 +1,287 @@
+/*
+ * The smtp side of the queue: a message file on IMSG_SMTP_MESSAGE_CREATE,
+ * its envelope and recipients kept in memory until COMMIT makes all of
+ * it durable (queue_store.c) or ROLLBACK forgets it.
+ *
+ * smtp is a trusted peer: a message for an id it never got, a second
+ * envelope or a commit without one is a broken invariant, and the daemon
+ * stops (mproc_malformed) rather than guess.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "mproc.h"
+#include "proto.h"
+#include "queue.h"
+#include "queue_store.h"
+
+/* A message between CREATE and COMMIT or ROLLBACK. */
+struct queue_msg {
+	TAILQ_ENTRY(queue_msg)	 entry;
+	char			 id[ENVELOPE_ID_LEN + 1];
+	int			 rfd;		/* read-only, for commit */
+	int			 has_env;
+	struct envelope		 env;
+};
+
+static TAILQ_HEAD(, queue_msg)	queue_msgs =
+    TAILQ_HEAD_INITIALIZER(queue_msgs);
+static size_t			queue_nmsgs;
+
+static struct queue_msg *
+queue_msg_find(const char *id)
+{
+	struct queue_msg	*q;
+
+	TAILQ_FOREACH(q, &queue_msgs, entry)
+		if (strcmp(q->id, id) == 0)
+			return q;
+	return NULL;
+}
+
+static void
+queue_msg_free(struct queue_msg *q)
+{
+	TAILQ_REMOVE(&queue_msgs, q, entry);
+	queue_nmsgs--;
+	envelope_free(&q->env);
+	free(q);
+}
+
+static void
+queue_refuse(struct mproc *p, uint64_t reqid, int code, const char *text)
+{
+	struct msg_out	 m;
+
+	msg_out_init(&m);
+	m_add_u64(&m, reqid);
+	m_add_int(&m, code);
+	m_add_string(&m, text);
+	mproc_send(p, IMSG_QUEUE_MESSAGE_REFUSED, 0, -1, &m);
+}
+
+static void
+queue_create(struct mproc *p, struct imsg *im)
+{
+	struct queue_msg	*q;
+	struct msg_in		 m;
+	struct msg_out		 o;
+	const char		*text;
+	uint64_t		 reqid;
+	int			 code, wfd;
+
+	msg_in_init(&m, im);
+	if (m_get_u64(&m, &reqid) == -1 || m_end(&m) == -1) {
+		mproc_malformed(p, im, &m);
+		return;
+	}
+	if (queue_nmsgs >= QUEUE_PENDING_MAX) {
+		log_warnx("queue: %d messages in progress, one refused",
+		    QUEUE_PENDING_MAX);
+		queue_refuse(p, reqid, 451, "4.3.0 Too many messages in "
+		    "progress, try again later");
+		return;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		log_warn("queue: calloc");
+		queue_refuse(p, reqid, 451, "4.3.0 Temporary queue failure");
+		return;
+	}
+	if ((code = queue_store_create(q->id, &wfd, &q->rfd, &text)) != 0) {
+		free(q);
+		queue_refuse(p, reqid, code, text);
+		return;
+	}
+	envelope_init(&q->env);
+	TAILQ_INSERT_TAIL(&queue_msgs, q, entry);
+	queue_nmsgs++;
+	log_debug("queue: %s: created", q->id);
+	msg_out_init(&o);
+	m_add_u64(&o, reqid);
+	m_add_string(&o, q->id);
+	/* The channel owns wfd from here and closes it once sent. */
+	mproc_send(p, IMSG_QUEUE_MESSAGE_FILE, 0, wfd, &o);
+}
+
+static int
+set_str(struct envelope_str *s, size_t max, const char *v)
+{
+	return envelope_set(s, max, v, strlen(v));
+}
+
+static void
+queue_envelope(struct mproc *p, struct imsg *im)
+{
+	struct queue_msg	*q;
+	struct envelope		*e;
+	struct msg_in		 m;
+	char			 id[ENVELOPE_ID_LEN + 1];
+	char			 sender[ENVELOPE_ADDR_MAX + 1];
+	char			 envid[ENVELOPE_ENVID_MAX + 1];
+	char			 conn[ENVELOPE_NAME_MAX + 1];
+	char			 user[ENVELOPE_USER_MAX + 1];
+	char			 addr[ENVELOPE_CLIENT_MAX + 1];
+	char			 helo[ENVELOPE_HELO_MAX + 1];
+	char			 tls[ENVELOPE_TLS_MAX + 1];
+	int			 body, utf8, ret;
+	int64_t			 connid, t;
+
+	msg_in_init(&m, im);
+	if (m_get_string(&m, id, sizeof(id)) == -1 ||
+	    m_get_string(&m, sender, sizeof(sender)) == -1 ||
+	    m_get_int(&m, &body) == -1 || m_get_int(&m, &utf8) == -1 ||
+	    m_get_int(&m, &ret) == -1 ||
+	    m_get_string(&m, envid, sizeof(envid)) == -1 ||
+	    m_get_i64(&m, &connid) == -1 ||
+	    m_get_string(&m, conn, sizeof(conn)) == -1 ||
+	    m_get_string(&m, user, sizeof(user)) == -1 ||
+	    m_get_string(&m, addr, sizeof(addr)) == -1 ||
+	    m_get_string(&m, helo, sizeof(helo)) == -1 ||
+	    m_get_string(&m, tls, sizeof(tls)) == -1 ||
+	    m_get_i64(&m, &t) == -1 || m_end(&m) == -1)
+		goto bad;
+	if ((q = queue_msg_find(id)) == NULL || q->has_env ||
+	    body < 0 || body > ENVELOPE_BODY_MAX || utf8 < 0 || utf8 > 1 ||
+	    ret < 0 || ret > ENVELOPE_RET_MAX || connid < 0 || t < 0)
+		goto bad;
+	e = &q->env;
+	e->body = body;
+	e->smtputf8 = utf8;
+	e->ret = ret;
+	e->connector_id = connid;
+	e->time = t;
+	if (set_str(&e->sender, ENVELOPE_ADDR_MAX, sender) == -1 ||
+	    set_str(&e->envid, ENVELOPE_ENVID_MAX, envid) == -1 ||
+	    set_str(&e->connector, ENVELOPE_NAME_MAX, conn) == -1 ||
+	    set_str(&e->auth_user, ENVELOPE_USER_MAX, user) == -1 ||
+	    set_str(&e->client_addr, ENVELOPE_CLIENT_MAX, addr) == -1 ||
+	    set_str(&e->client_name, ENVELOPE_HELO_MAX, helo) == -1 ||
+	    set_str(&e->tls, ENVELOPE_TLS_MAX, tls) == -1)
+		fatal("queue: envelope");	/* out of memory */
+	q->has_env = 1;
+	return;
+bad:
+	mproc_malformed(p, im, &m);
+}
+
+static void
+queue_rcpt(struct mproc *p, struct imsg *im)
+{
+	struct queue_msg	*q;
+	struct msg_in		 m;
+	char			 id[ENVELOPE_ID_LEN + 1];
+	char			 rcpt[ENVELOPE_ADDR_MAX + 1];
+	char			 type[ENVELOPE_ORCPT_TYPE_MAX + 1];
+	char			 orcpt[ENVELOPE_ORCPT_MAX + 1];
+	int			 notify;
+
+	msg_in_init(&m, im);
+	if (m_get_string(&m, id, sizeof(id)) == -1 ||
+	    m_get_string(&m, rcpt, sizeof(rcpt)) == -1 ||
+	    m_get_int(&m, &notify) == -1 ||
+	    m_get_string(&m, type, sizeof(type)) == -1 ||
+	    m_get_string(&m, orcpt, sizeof(orcpt)) == -1 ||
+	    m_end(&m) == -1)
+		goto bad;
+	if ((q = queue_msg_find(id)) == NULL || !q->has_env ||
+	    q->env.nrcpt == ENVELOPE_RCPT_MAX || notify < 0 ||
+	    notify > ENVELOPE_NOTIFY_MAX)
+		goto bad;
+	if (envelope_rcpt_add(&q->env, rcpt, strlen(rcpt), notify, type,
+	    strlen(type), orcpt, strlen(orcpt)) == -1)
+		fatal("queue: recipient");	/* out of memory */
+	return;
+bad:
+	mproc_malformed(p, im, &m);
+}
+
+static void
+queue_commit(struct mproc *p, struct imsg *im)
+{
+	struct queue_msg	*q;
+	struct msg_in		 m;
+	struct msg_out		 o;
+	char			 id[ENVELOPE_ID_LEN + 1], text[128];
+	const char		*why;
+	uint64_t		 reqid, size;
+	int			 code;
+
+	msg_in_init(&m, im);
+	if (m_get_u64(&m, &reqid) == -1 ||
+	    m_get_string(&m, id, sizeof(id)) == -1 ||
+	    m_get_u64(&m, &size) == -1 || m_end(&m) == -1 ||
+	    (q = queue_msg_find(id)) == NULL || !q->has_env ||
+	    q->env.nrcpt == 0) {
+		mproc_malformed(p, im, &m);
+		return;
+	}
+	code = queue_store_commit(q->id, q->rfd, &q->env, size, &why);
+	q->rfd = -1;
+	if (code == 250) {
+		log_info("queued %s connector=%s from=<%s> nrcpt=%zu "
+		    "size=%" PRIu64, q->id, envelope_cstr(&q->env.connector),
+		    envelope_cstr(&q->env.sender), q->env.nrcpt, size);
+		snprintf(text, sizeof(text), "2.0.0 Ok: queued as %s", q->id);
+	} else {
+		log_warnx("queue: %s: not stored: %d %s", q->id, code, why);
+		snprintf(text, sizeof(text), "%s", why);
+	}
+	queue_msg_free(q);
+	msg_out_init(&o);
+	m_add_u64(&o, reqid);
+	m_add_int(&o, code);
+	m_add_string(&o, text);
+	mproc_send(p, IMSG_QUEUE_MESSAGE_COMMITTED, 0, -1, &o);
+}
+
+/* smtp may roll back before or after the envelope, or twice: all fine. */
+static void
+queue_rollback(struct mproc *p, struct imsg *im)
+{
+	struct queue_msg	*q;
+	struct msg_in		 m;
+	char			 id[ENVELOPE_ID_LEN + 1];
+
+	msg_in_init(&m, im);
+	if (m_get_string(&m, id, sizeof(id)) == -1 || m_end(&m) == -1) {
+		mproc_malformed(p, im, &m);
+		return;
+	}
+	if ((q = queue_msg_find(id)) == NULL)
+		return;
+	queue_store_rollback(q->id, q->rfd);
+	log_debug("queue: %s: rolled back", q->id);
+	queue_msg_free(q);
+}
+
+/* 1 when im was a message of this module. */
+int
+queue_smtp_imsg(struct mproc *p, struct imsg *im)
+{
+	switch (im->type) {
+	case IMSG_SMTP_MESSAGE_CREATE:
+		queue_create(p, im);
+		return 1;
+	case IMSG_SMTP_MESSAGE_ENVELOPE:
+		queue_envelope(p, im);
+		return 1;
+	case IMSG_SMTP_MESSAGE_RCPT:
+		queue_rcpt(p, im);
+		return 1;
+	case IMSG_SMTP_MESSAGE_COMMIT:
+		queue_commit(p, im);
+		return 1;
+	case IMSG_SMTP_MESSAGE_ROLLBACK:
+		queue_rollback(p, im);
+		return 1;
+	}
+	return 0;
+}

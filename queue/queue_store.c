@@ -1,0 +1,537 @@
+/*
+ * The on-disk queue (see queue_store.h).  The order of operations is the
+ * promise of SECURITY.md section 5: nothing is acknowledged before body,
+ * envelope and both directories are on disk, a failed fsync is never
+ * retried, and a failure leaves no file of the message behind.
+ */
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "queue_store.h"
+
+#define DIR_INCOMING	"incoming"
+#define DIR_QUEUE	"queue"
+#define DIR_CORRUPT	"corrupt"
+
+/* "<id>.msg", "<id>.env" */
+#define NAME_MAX_LEN	(ENVELOPE_ID_LEN + 5)
+
+#define TEXT_TEMPFAIL	"4.3.0 Temporary queue failure"
+#define TEXT_NOSPACE	"4.3.1 Insufficient system storage"
+#define TEXT_TOOBIG	"5.3.4 Message too big for system"
+
+static struct {
+	int	 incoming;
+	int	 queue;
+	int	 corrupt;
+} store = { -1, -1, -1 };
+
+/* The reply for a failed write, rename or fsync. */
+static int
+store_errcode(int err, const char **text)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+		*text = TEXT_NOSPACE;
+		return 452;
+	case EFBIG:
+		*text = TEXT_TOOBIG;
+		return 552;
+	default:
+		*text = TEXT_TEMPFAIL;
+		return 451;
+	}
+}
+
+static void
+store_name(char *buf, const char *id, const char *suffix)
+{
+	snprintf(buf, NAME_MAX_LEN + 1, "%s%s", id, suffix);
+}
+
+static int
+store_dir(int dirfd, const char *name)
+{
+	int	 fd;
+
+	if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST)
+		return -1;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	return fd;
+}
+
+/* unlinkat that does not mind a file already gone. */
+static void
+store_unlink(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT)
+		log_warn("queue: unlink %s", name);
+}
+
+static int
+store_exists(int dirfd, const char *name)
+{
+	struct stat	 st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT;
+}
+
+/* Read a whole envelope file and decode it; -1 with *why. */
+static int
+store_read_env(int dirfd, const char *name, struct envelope *e,
+    const char **why)
+{
+	struct stat	 st;
+	uint8_t		*buf = NULL;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd, rc = -1;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > QUEUE_STORE_ENV_FILE_MAX) {
+		*why = "not a regular file of a sane size";
+		goto done;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		*why = "out of memory";
+		goto done;
+	}
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*why = n == 0 ? "file shrank" : strerror(errno);
+			goto done;
+		}
+		off += (size_t)n;
+	}
+	rc = envelope_decode(e, buf, off, why);
+done:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* Everything in incoming/ is an uncommitted message: never acked. */
+static void
+store_recover_incoming(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd;
+
+	if ((fd = openat(store.incoming, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		log_warn("queue: recovery: %s", DIR_INCOMING);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(store.incoming, de->d_name, 0) == -1)
+			log_warn("queue: recovery: cannot remove %s/%s",
+			    DIR_INCOMING, de->d_name);
+		else
+			log_info("queue: recovery: removed uncommitted %s/%s",
+			    DIR_INCOMING, de->d_name);
+	}
+	closedir(d);
+}
+
+static void
+store_to_corrupt(const char *name, const char *why)
+{
+	if (renameat(store.queue, name, store.corrupt, name) == -1)
+		log_warn("queue: recovery: cannot move %s/%s to %s",
+		    DIR_QUEUE, name, DIR_CORRUPT);
+	else
+		log_warnx("queue: recovery: %s/%s moved to %s: %s", DIR_QUEUE,
+		    name, DIR_CORRUPT, why);
+}
+
+/* A bad envelope takes its body along: a human may still want it. */
+static void
+store_env_to_corrupt(const char *id, const char *why)
+{
+	char	 name[NAME_MAX_LEN + 1];
+
+	store_name(name, id, ".env");
+	store_to_corrupt(name, why);
+	store_name(name, id, ".msg");
+	if (store_exists(store.queue, name))
+		store_to_corrupt(name, "its envelope is in corrupt/");
+}
+
+/*
+ * One entry of queue/.  A body without its envelope was never committed;
+ * an envelope that does not decode or lost its body is kept aside for
+ * a human, never delivered and never silently dropped.
+ */
+static void
+store_recover_entry(const char *name)
+{
+	struct envelope	 e;
+	char		 other[NAME_MAX_LEN + 1], id[ENVELOPE_ID_LEN + 1];
+	const char	*why;
+	size_t		 len = strlen(name);
+
+	if (len != ENVELOPE_ID_LEN + 4 || !envelope_id_valid(name,
+	    ENVELOPE_ID_LEN) || (strcmp(name + ENVELOPE_ID_LEN, ".msg") != 0 &&
+	    strcmp(name + ENVELOPE_ID_LEN, ".env") != 0)) {
+		store_to_corrupt(name, "not a queue file name");
+		return;
+	}
+	memcpy(id, name, ENVELOPE_ID_LEN);
+	id[ENVELOPE_ID_LEN] = '\0';
+	if (strcmp(name + ENVELOPE_ID_LEN, ".msg") == 0) {
+		store_name(other, id, ".env");
+		if (store_exists(store.queue, other))
+			return;
+		if (unlinkat(store.queue, name, 0) == -1) {
+			/* gone meanwhile with its corrupt envelope */
+			if (errno != ENOENT)
+				log_warn("queue: recovery: cannot remove "
+				    "%s/%s", DIR_QUEUE, name);
+		}
+		else
+			log_info("queue: recovery: removed %s/%s, never "
+			    "committed", DIR_QUEUE, name);
+		return;
+	}
+	store_name(other, id, ".msg");
+	if (store_read_env(store.queue, name, &e, &why) == -1) {
+		store_env_to_corrupt(id, why);
+		return;
+	}
+	if (strcmp(e.id, id) != 0)
+		store_env_to_corrupt(id, "id differs from the file name");
+	else if (!store_exists(store.queue, other))
+		store_to_corrupt(name, "no message body");
+	envelope_free(&e);
+}
+
+static int
+store_recover_queue(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd;
+
+	if ((fd = openat(store.queue, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			store_recover_entry(de->d_name);
+	closedir(d);
+	return 0;
+}
+
+void
+queue_store_close(void)
+{
+	if (store.incoming != -1)
+		close(store.incoming);
+	if (store.queue != -1)
+		close(store.queue);
+	if (store.corrupt != -1)
+		close(store.corrupt);
+	store.incoming = store.queue = store.corrupt = -1;
+}
+
+int
+queue_store_open(int dirfd)
+{
+	int	 save;
+
+	queue_store_close();
+	if ((store.incoming = store_dir(dirfd, DIR_INCOMING)) == -1 ||
+	    (store.queue = store_dir(dirfd, DIR_QUEUE)) == -1 ||
+	    (store.corrupt = store_dir(dirfd, DIR_CORRUPT)) == -1)
+		goto fail;
+	store_recover_incoming();
+	if (store_recover_queue() == -1)
+		goto fail;
+	/* What recovery removed or moved stays removed or moved. */
+	if (fsync(store.incoming) == -1 || fsync(store.queue) == -1 ||
+	    fsync(store.corrupt) == -1 || fsync(dirfd) == -1)
+		goto fail;
+	return 0;
+fail:
+	save = errno;
+	queue_store_close();
+	errno = save;
+	return -1;
+}
+
+/* Is there room for one more message?  0, or 452 with *text. */
+static int
+store_room(const char **text)
+{
+	struct statvfs	 sv;
+
+	if (fstatvfs(store.queue, &sv) == -1) {
+		log_warn("queue: fstatvfs");
+		*text = TEXT_TEMPFAIL;
+		return 451;
+	}
+	/* Some file systems have no inode count (f_files 0). */
+	if (sv.f_bavail < sv.f_blocks / 100 * QUEUE_STORE_RESERVE_PCT ||
+	    (sv.f_files > 0 &&
+	    sv.f_favail < sv.f_files / 100 * QUEUE_STORE_RESERVE_PCT) ||
+	    (unsigned long long)sv.f_bavail * sv.f_frsize <
+	    QUEUE_STORE_RESERVE_BYTES) {
+		log_warnx("queue: below the free space reserve, "
+		    "message refused");
+		*text = TEXT_NOSPACE;
+		return 452;
+	}
+	return 0;
+}
+
+/*
+ * A fresh random id; -1 when some file of the store already has it (or
+ * cannot be checked).  O_EXCL at create settles the rest.
+ */
+static int
+store_newid(char *id)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			 name[NAME_MAX_LEN + 1];
+	uint32_t		 r[2];
+	int			 i;
+
+	r[0] = arc4random();
+	r[1] = arc4random();
+	for (i = 0; i < ENVELOPE_ID_LEN; i++)
+		id[i] = hex[(r[i / 8] >> (i % 8 * 4)) & 0xf];
+	id[ENVELOPE_ID_LEN] = '\0';
+	store_name(name, id, ".msg");
+	if (store_exists(store.queue, name))
+		return -1;
+	store_name(name, id, ".env");
+	if (store_exists(store.queue, name) ||
+	    store_exists(store.corrupt, name) ||
+	    store_exists(store.incoming, name))
+		return -1;
+	return 0;
+}
+
+int
+queue_store_create(char *id, int *wfd, int *rfd, const char **text)
+{
+	int	 code, i;
+
+	if ((code = store_room(text)) != 0)
+		return code;
+	*wfd = -1;
+	errno = EEXIST;
+	for (i = 0; i < QUEUE_STORE_ID_TRIES; i++) {
+		if (store_newid(id) == -1)
+			continue;
+		*wfd = openat(store.incoming, id, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (*wfd != -1 || errno != EEXIST)
+			break;
+	}
+	if (*wfd == -1) {
+		log_warn("queue: create %s/%s", DIR_INCOMING, id);
+		return store_errcode(errno, text);
+	}
+	if ((*rfd = openat(store.incoming, id, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		log_warn("queue: open %s/%s", DIR_INCOMING, id);
+		code = store_errcode(errno, text);
+		close(*wfd);
+		store_unlink(store.incoming, id);
+		return code;
+	}
+	return 0;
+}
+
+/* Every file of the message, wherever the commit stopped. */
+static void
+store_remove(const char *id)
+{
+	char	 name[NAME_MAX_LEN + 1];
+
+	/* The envelope first: without it the rest is not a message. */
+	store_name(name, id, ".env");
+	store_unlink(store.queue, name);
+	store_unlink(store.incoming, name);
+	store_name(name, id, ".msg");
+	store_unlink(store.queue, name);
+	store_unlink(store.incoming, id);
+}
+
+static int
+store_write_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* incoming/<id>.env, written and fsynced; -1 with errno. */
+static int
+store_write_env(const char *name, const struct envelope *e)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 fd, save;
+
+	if (envelope_encode(e, &buf, &len) == -1)
+		return -1;
+	if ((fd = openat(store.incoming, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		save = errno;
+		free(buf);
+		errno = save;
+		return -1;
+	}
+	if (store_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+		save = errno;
+		free(buf);
+		close(fd);
+		errno = save;
+		return -1;
+	}
+	free(buf);
+	return close(fd);
+}
+
+int
+queue_store_commit(const char *id, int rfd, struct envelope *e,
+    uint64_t size, const char **text)
+{
+	struct stat	 st;
+	char		 env[NAME_MAX_LEN + 1], msg[NAME_MAX_LEN + 1];
+	const char	*step;
+
+	store_name(env, id, ".env");
+	store_name(msg, id, ".msg");
+	step = "fstat";
+	if (fstat(rfd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size) {
+		log_warnx("queue: %s: body has %lld octets, smtp wrote %llu",
+		    id, (long long)st.st_size, (unsigned long long)size);
+		errno = EIO;
+		step = NULL;
+		goto fail;
+	}
+	/* Once: a failed fsync may have dropped the pages (fsyncgate). */
+	step = "fsync body";
+	if (fsync(rfd) == -1)
+		goto fail;
+	strlcpy(e->id, id, sizeof(e->id));
+	e->size = size;
+	step = "envelope";
+	if (store_write_env(env, e) == -1)
+		goto fail;
+	step = "rename body";
+	if (renameat(store.incoming, id, store.queue, msg) == -1)
+		goto fail;
+	/* The commit point: the envelope's arrival in queue/. */
+	step = "rename envelope";
+	if (renameat(store.incoming, env, store.queue, env) == -1)
+		goto fail;
+	step = "fsync queue/";
+	if (fsync(store.queue) == -1)
+		goto fail;
+	step = "fsync incoming/";
+	if (fsync(store.incoming) == -1)
+		goto fail;
+	close(rfd);
+	*text = "";
+	return 250;
+fail:
+	if (step != NULL)
+		log_warn("queue: %s: %s", id, step);
+	close(rfd);
+	store_remove(id);
+	return store_errcode(errno, text);
+}
+
+void
+queue_store_rollback(const char *id, int rfd)
+{
+	char	 env[NAME_MAX_LEN + 1];
+
+	if (rfd != -1)
+		close(rfd);
+	store_name(env, id, ".env");
+	store_unlink(store.incoming, env);
+	store_unlink(store.incoming, id);
+}
+
+int
+queue_store_list(int (*cb)(const struct envelope *, void *), void *arg)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct envelope	 e;
+	const char	*why;
+	size_t		 len;
+	int		 fd, rc = 0;
+
+	if ((fd = openat(store.queue, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len != ENVELOPE_ID_LEN + 4 ||
+		    strcmp(de->d_name + ENVELOPE_ID_LEN, ".env") != 0)
+			continue;
+		if (store_read_env(store.queue, de->d_name, &e, &why) == -1) {
+			log_warnx("queue: %s/%s: %s", DIR_QUEUE, de->d_name,
+			    why);
+			continue;
+		}
+		rc = cb(&e, arg);
+		envelope_free(&e);
+	}
+	closedir(d);
+	return rc;
+}

@@ -1,0 +1,65 @@
+/*
+ * The on-disk queue, under one directory (the queue process's chroot):
+ *
+ *	incoming/<id>		body being received (smtp writes it)
+ *	incoming/<id>.env	envelope being written at commit
+ *	queue/<id>.msg		committed body
+ *	queue/<id>.env		committed envelope: its arrival is the commit
+ *	corrupt/<id>.env	what recovery could not make sense of
+ *
+ * Everything is reached with *at() calls on directory fds, O_NOFOLLOW,
+ * so the store works the same in the chroot and in a test directory.
+ *
+ * Functions that answer an SMTP client return the reply code (250, 451,
+ * 452, 552) and set *text to the reply text after the code.
+ */
+#ifndef SENDGATE_QUEUE_STORE_H
+#define SENDGATE_QUEUE_STORE_H
+
+#include <stdint.h>
+
+#include "envelope.h"
+
+#define QUEUE_STORE_RESERVE_PCT		5	/* blocks and inodes kept free */
+#define QUEUE_STORE_RESERVE_BYTES	(1024 * 1024)
+#define QUEUE_STORE_ENV_FILE_MAX	(32 * 1024 * 1024)
+#define QUEUE_STORE_ID_TRIES		16	/* fresh ids tried at create */
+
+/*
+ * Take the store under dirfd (not closed, not kept): create the three
+ * directories (0700) if missing and recover what a crash left.  Returns
+ * 0, or -1 with errno; the caller treats that as a start-up failure.
+ */
+int	queue_store_open(int);
+void	queue_store_close(void);
+
+/*
+ * A new message: incoming/<id>, mode 0600.  On 0, id (ENVELOPE_ID_LEN+1
+ * bytes) is set, *wfd is the write-only fd for smtp and *rfd a read-only
+ * fd the caller keeps for commit or rollback.  Opened before any byte is
+ * written, *rfd is the fd that sees every writeback error of the body.
+ * Otherwise returns 451 or 452 (storage below the reserve).
+ */
+int	queue_store_create(char *, int *, int *, const char **);
+
+/*
+ * Make the message durable: the body must hold size octets; fsync(body),
+ * envelope to incoming/<id>.env, fsync(env), rename both into queue/,
+ * fsync of queue/ and incoming/.  e->id and e->size are set here.
+ * Returns 250, or 451, 452, 552 with every file of the message removed.
+ * rfd is closed in every case.
+ */
+int	queue_store_commit(const char *, int, struct envelope *, uint64_t,
+	    const char **);
+
+/* Forget an uncommitted message; rfd (-1: none) is closed. */
+void	queue_store_rollback(const char *, int);
+
+/*
+ * Call cb for each committed envelope until it returns non-zero (which
+ * is then returned).  An envelope that does not decode is skipped and
+ * logged.  Returns 0, or -1 with errno when queue/ cannot be read.
+ */
+int	queue_store_list(int (*)(const struct envelope *, void *), void *);
+
+#endif

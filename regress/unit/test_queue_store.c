@@ -1,0 +1,374 @@
+/*
+ * The on-disk queue (queue/queue_store.h) in a fresh mkdtemp directory:
+ * create, commit and list, the files and their modes, a body whose size
+ * is not what smtp claims, rollback, recovery at open and fresh ids.
+ * That fsync happens before the 250 is shown by the integration test
+ * (strace), not here.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#include "envelope.h"
+#include "queue_store.h"
+
+static char	 top[64];
+static int	 topfd = -1;
+
+static int
+setup(void **state)
+{
+	strcpy(top, "/tmp/test_queue_store.XXXXXX");
+	if (mkdtemp(top) == NULL)
+		return -1;
+	if ((topfd = open(top, O_RDONLY | O_DIRECTORY)) == -1)
+		return -1;
+	return queue_store_open(topfd);
+}
+
+static void
+rmdir_all(int dirfd, const char *name)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY)) == -1)
+		return;
+	d = fdopendir(fd);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			unlinkat(fd, de->d_name, 0);
+	closedir(d);
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+static int
+teardown(void **state)
+{
+	queue_store_close();
+	rmdir_all(topfd, "incoming");
+	rmdir_all(topfd, "queue");
+	rmdir_all(topfd, "corrupt");
+	close(topfd);
+	rmdir(top);
+	return 0;
+}
+
+/* names sorted and joined by spaces into out (4096 bytes); frees them */
+static const char *
+join_sorted(char *out, char **names, size_t n)
+{
+	char	*tmp;
+	size_t	 i, j;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (strcmp(names[j], names[i]) < 0) {
+				tmp = names[i];
+				names[i] = names[j];
+				names[j] = tmp;
+			}
+	for (i = 0; i < n; i++) {
+		if (i)
+			strlcat(out, " ", 4096);
+		strlcat(out, names[i], 4096);
+		free(names[i]);
+	}
+	return out;
+}
+
+/* Names in a directory of the store, sorted, joined by spaces. */
+static const char *
+ls(const char *dir)
+{
+	static char	 out[4096];
+	char		*names[64];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n = 0;
+	int		 fd;
+
+	assert_int_not_equal(fd = openat(topfd, dir, O_RDONLY | O_DIRECTORY),
+	    -1);
+	assert_non_null(d = fdopendir(fd));
+	while ((de = readdir(d)) != NULL && n < 64)
+		if (de->d_name[0] != '.')
+			assert_non_null(names[n++] = strdup(de->d_name));
+	closedir(d);
+	return join_sorted(out, names, n);
+}
+
+static mode_t
+mode_of(const char *path)
+{
+	struct stat	 st;
+
+	assert_int_equal(fstatat(topfd, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+	return st.st_mode & 07777;
+}
+
+static void
+make_env(struct envelope *e, const char *sender)
+{
+	envelope_init(e);
+	assert_int_equal(envelope_set(&e->sender, ENVELOPE_ADDR_MAX, sender,
+	    strlen(sender)), 0);
+	assert_int_equal(envelope_set(&e->connector, ENVELOPE_NAME_MAX,
+	    "exchange", 8), 0);
+	e->connector_id = 3;
+	e->time = 1700000000;
+	assert_int_equal(envelope_rcpt_add(e, "a@example.org", 13, 0, "", 0,
+	    "", 0), 0);
+	assert_int_equal(envelope_rcpt_add(e, "b@example.org", 13, 0, "", 0,
+	    "", 0), 0);
+}
+
+/* A message with the given body, committed; returns the reply code. */
+static int
+store_message(char *id, const char *body, uint64_t claimed,
+    const char **text)
+{
+	struct envelope	 e;
+	int		 wfd, rfd, code;
+
+	assert_int_equal(queue_store_create(id, &wfd, &rfd, text), 0);
+	assert_int_equal(write(wfd, body, strlen(body)), (ssize_t)strlen(body));
+	close(wfd);
+	make_env(&e, "sender@example.com");
+	code = queue_store_commit(id, rfd, &e, claimed, text);
+	envelope_free(&e);
+	return code;
+}
+
+struct seen {
+	int	 n;
+	char	 ids[8][ENVELOPE_ID_LEN + 1];
+};
+
+static int
+collect(const struct envelope *e, void *arg)
+{
+	struct seen	*s = arg;
+
+	assert_true(s->n < 8);
+	strcpy(s->ids[s->n++], e->id);
+	assert_string_equal(envelope_cstr(&e->sender), "sender@example.com");
+	assert_string_equal(envelope_cstr(&e->connector), "exchange");
+	assert_int_equal(e->nrcpt, 2);
+	assert_string_equal(envelope_cstr(&e->rcpt[1].addr), "b@example.org");
+	assert_int_equal(e->size, 6);
+	return 0;
+}
+
+static void
+test_commit_and_list(void **state)
+{
+	char		 id[ENVELOPE_ID_LEN + 1], path[64];
+	const char	*text;
+	struct seen	 s = { 0 };
+	int		 wfd, rfd;
+
+	assert_int_equal(mode_of("incoming"), 0700);
+	assert_int_equal(mode_of("queue"), 0700);
+	assert_int_equal(mode_of("corrupt"), 0700);
+
+	/* The fresh body: in incoming/, 0600, smtp's fd write-only. */
+	assert_int_equal(queue_store_create(id, &wfd, &rfd, &text), 0);
+	assert_true(envelope_id_valid(id, strlen(id)));
+	assert_string_equal(ls("incoming"), id);
+	snprintf(path, sizeof(path), "incoming/%s", id);
+	assert_int_equal(mode_of(path), 0600);
+	assert_int_equal(fcntl(wfd, F_GETFL) & O_ACCMODE, O_WRONLY);
+	assert_int_equal(fcntl(rfd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	close(wfd);
+	queue_store_rollback(id, rfd);
+
+	assert_int_equal(store_message(id, "hello\n", 6, &text), 250);
+	assert_string_equal(ls("incoming"), "");
+	snprintf(path, sizeof(path), "%s.env %s.msg", id, id);
+	assert_string_equal(ls("queue"), path);
+	snprintf(path, sizeof(path), "queue/%s.msg", id);
+	assert_int_equal(mode_of(path), 0600);
+	snprintf(path, sizeof(path), "queue/%s.env", id);
+	assert_int_equal(mode_of(path), 0600);
+
+	assert_int_equal(queue_store_list(collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.ids[0], id);
+
+	/* What was committed survives a restart. */
+	assert_int_equal(queue_store_open(topfd), 0);
+	s.n = 0;
+	assert_int_equal(queue_store_list(collect, &s), 0);
+	assert_int_equal(s.n, 1);
+}
+
+static void
+test_size_mismatch(void **state)
+{
+	char		 id[ENVELOPE_ID_LEN + 1];
+	const char	*text;
+
+	assert_int_equal(store_message(id, "hello\n", 7, &text), 451);
+	assert_string_equal(text, "4.3.0 Temporary queue failure");
+	assert_string_equal(ls("incoming"), "");
+	assert_string_equal(ls("queue"), "");
+	assert_int_equal(store_message(id, "hello\n", 5, &text), 451);
+	assert_string_equal(ls("incoming"), "");
+	assert_string_equal(ls("queue"), "");
+}
+
+/* An envelope the encoder refuses (no recipient) stores nothing. */
+static void
+test_bad_envelope(void **state)
+{
+	struct envelope	 e;
+	char		 id[ENVELOPE_ID_LEN + 1];
+	const char	*text;
+	int		 wfd, rfd;
+
+	assert_int_equal(queue_store_create(id, &wfd, &rfd, &text), 0);
+	close(wfd);
+	envelope_init(&e);
+	assert_int_equal(queue_store_commit(id, rfd, &e, 0, &text), 451);
+	assert_string_equal(ls("incoming"), "");
+	assert_string_equal(ls("queue"), "");
+	envelope_free(&e);
+}
+
+static void
+test_rollback(void **state)
+{
+	char		 id[ENVELOPE_ID_LEN + 1];
+	const char	*text;
+	int		 wfd, rfd;
+
+	assert_int_equal(queue_store_create(id, &wfd, &rfd, &text), 0);
+	assert_int_equal(write(wfd, "x", 1), 1);
+	queue_store_rollback(id, rfd);
+	assert_string_equal(ls("incoming"), "");
+	/* smtp may still hold its fd: writing there stores nothing. */
+	assert_int_equal(write(wfd, "y", 1), 1);
+	close(wfd);
+	/* Twice, or for an id never created: harmless. */
+	queue_store_rollback(id, -1);
+	queue_store_rollback("0000000000000000", -1);
+	assert_string_equal(ls("incoming"), "");
+	assert_string_equal(ls("queue"), "");
+}
+
+static void
+put(const char *path, const char *content)
+{
+	int	 fd;
+
+	assert_int_not_equal(fd = openat(topfd, path, O_WRONLY | O_CREAT |
+	    O_TRUNC, 0600), -1);
+	assert_int_equal(write(fd, content, strlen(content)),
+	    (ssize_t)strlen(content));
+	close(fd);
+}
+
+static void
+test_recovery(void **state)
+{
+	char		 good[ENVELOPE_ID_LEN + 1], orphan[ENVELOPE_ID_LEN + 1];
+	char		 path[128], want[4096], *names[6];
+	const char	*text;
+	struct seen	 s = { 0 };
+	int		 wfd, rfd;
+
+	assert_int_equal(store_message(good, "hello\n", 6, &text), 250);
+	assert_int_equal(store_message(orphan, "hello\n", 6, &text), 250);
+
+	/* An uncommitted body and envelope, and some junk, in incoming/. */
+	assert_int_equal(queue_store_create(path, &wfd, &rfd, &text), 0);
+	close(wfd);
+	close(rfd);
+	put("incoming/1111111111111111.env", "version 1:1\n");
+	put("incoming/junk", "x");
+	/* A body without envelope: never committed. */
+	put("queue/2222222222222222.msg", "body");
+	/* An envelope that does not decode, with its body. */
+	put("queue/3333333333333333.env", "version 1:1\nend 0:\n");
+	put("queue/3333333333333333.msg", "body");
+	/* An envelope of another id under this name. */
+	snprintf(path, sizeof(path), "queue/%s.env", good);
+	assert_int_equal(linkat(topfd, path, topfd,
+	    "queue/4444444444444444.env", 0), 0);
+	put("queue/4444444444444444.msg", "body");
+	/* An envelope whose body is gone. */
+	snprintf(path, sizeof(path), "queue/%s.msg", orphan);
+	assert_int_equal(unlinkat(topfd, path, 0), 0);
+	/* Not a queue file at all. */
+	put("queue/README", "x");
+
+	assert_int_equal(queue_store_open(topfd), 0);
+	assert_string_equal(ls("incoming"), "");
+	snprintf(want, sizeof(want), "%s.env %s.msg", good, good);
+	assert_string_equal(ls("queue"), want);
+	snprintf(path, sizeof(path), "%s.env", orphan);
+	names[0] = strdup("3333333333333333.env");
+	names[1] = strdup("3333333333333333.msg");
+	names[2] = strdup("4444444444444444.env");
+	names[3] = strdup("4444444444444444.msg");
+	names[4] = strdup("README");
+	names[5] = strdup(path);
+	assert_string_equal(ls("corrupt"), join_sorted(want, names, 6));
+
+	assert_int_equal(queue_store_list(collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.ids[0], good);
+}
+
+static void
+test_unique_ids(void **state)
+{
+	char		 ids[200][ENVELOPE_ID_LEN + 1];
+	const char	*text;
+	int		 wfd[200], rfd[200], i, j;
+
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(queue_store_create(ids[i], &wfd[i], &rfd[i],
+		    &text), 0);
+		assert_true(envelope_id_valid(ids[i], strlen(ids[i])));
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(ids[i], ids[j]);
+	}
+	for (i = 0; i < 200; i++) {
+		close(wfd[i]);
+		queue_store_rollback(ids[i], rfd[i]);
+	}
+	assert_string_equal(ls("incoming"), "");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest	 tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_and_list, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_size_mismatch, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bad_envelope, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rollback, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_recovery, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unique_ids, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
