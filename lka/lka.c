@@ -18,7 +18,7 @@
 static void
 lka_dispatch(struct mproc *p, struct imsg *im)
 {
-	if (child_imsg(p, im))
+	if (child_imsg(p, im) || lka_smtp_imsg(p, im))
 		return;
 	switch (im->type) {
 	case IMSG_CONTROL_COMMAND:
@@ -65,6 +65,7 @@ lka_main(struct sendgated_conf *conf, const struct child_opts *o)
 	lka_domain_init(conf);
 	checks_init(conf);
 	lka_mx_init();
+	lka_smtp_init(conf);
 	child_ready();
 	child_run();
 }

@@ -17,6 +17,7 @@ enum {
 	F_CR,		/* a CR was the last byte (already written) */
 	F_DOT,		/* "." at the start of a line (held) */
 	F_DOTCR,	/* ".\r" at the start of a line (held) */
+	F_HCR,		/* a CR that may start the header's end (held) */
 	F_DONE
 };
 
@@ -293,6 +294,25 @@ step(struct smtp_data *d, uint8_t c, uint8_t *out, size_t *o)
 		bare_cr(d);
 		d->frame = F_MID;
 		break;
+	case F_HCR:
+		if (c == '\n') {
+			/*
+			 * The empty line ends the header.  Its CR was held so
+			 * that both octets land in this out buffer: the session
+			 * can insert fields in front of them.
+			 */
+			emit(d, '\r', out, o);
+			emit(d, '\n', out, o);
+			line_end(d, 1);
+			d->frame = F_BOL;
+			if (d->hstate == H_BODY && !(d->errors & E_HFORM))
+				d->header_end = 1;
+			return;
+		}
+		emit(d, '\r', out, o);
+		bare_cr(d);
+		d->frame = F_MID;
+		break;
 	case F_CR:
 		if (c == '\n') {
 			emit(d, '\n', out, o);
@@ -311,6 +331,11 @@ step(struct smtp_data *d, uint8_t c, uint8_t *out, size_t *o)
 		return;
 	}
 	if (c == '\r') {
+		if (d->frame == F_BOL && d->hstate == H_START &&
+		    d->hline_len == 0) {
+			d->frame = F_HCR;
+			return;
+		}
 		emit(d, c, out, o);
 		d->frame = F_CR;
 		return;
@@ -327,14 +352,28 @@ smtp_data_feed(struct smtp_data *d, const uint8_t *in, size_t len,
 {
 	size_t	i, o = 0;
 
+	d->header_end = 0;
 	for (i = 0; i < len && !d->done; i++) {
 		/* One input octet writes at most two. */
 		if (outcap - o < SMTP_DATA_OUT_MIN)
 			break;
 		step(d, in[i], out, &o);
+		if (d->header_end) {
+			i++;
+			/* Dropped octets (M1): nothing to insert into. */
+			if (o < 2 || (d->errors & E_SIZE))
+				d->header_end = 0;
+			break;
+		}
 	}
 	*outlen = o;
 	return i;
+}
+
+int
+smtp_data_header_ended(const struct smtp_data *d)
+{
+	return d->header_end;
 }
 
 void
@@ -342,6 +381,11 @@ smtp_data_bdat_end(struct smtp_data *d)
 {
 	if (d->done)
 		return;
+	if (d->frame == F_HCR) {
+		/* The held CR was the message's last octet (no out here). */
+		d->size++;
+		d->frame = F_CR;
+	}
 	if (d->frame == F_CR)
 		bare_cr(d);
 	if (d->frame != F_BOL)

@@ -65,6 +65,7 @@ struct smtp_data {
 	uint32_t	 from_count;	/* From: fields */
 	uint32_t	 sender_count;	/* Sender: fields */
 	uint32_t	 received_count;	/* saturates above the cap */
+	int		 header_end;	/* see smtp_data_header_ended */
 	int		 has_date;
 	int		 has_message_id;
 	struct smtp_data_field from;	/* first From: */
@@ -87,6 +88,13 @@ void	smtp_data_init(struct smtp_data *, uint64_t size_max, int bdat);
  */
 size_t	smtp_data_feed(struct smtp_data *, const uint8_t *in, size_t len,
 	    uint8_t *out, size_t outcap, size_t *outlen);
+
+/*
+ * 1 if the last smtp_data_feed() stopped at the end of the header: the
+ * last two octets it wrote are the CRLF of the empty line, so fields can
+ * be inserted before them.  The caller feeds the rest afterwards.
+ */
+int	smtp_data_header_ended(const struct smtp_data *);
 
 /* BDAT: the chunk just fed was the LAST one. */
 void	smtp_data_bdat_end(struct smtp_data *);

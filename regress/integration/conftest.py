@@ -89,6 +89,7 @@ class Relay:
         }
         self.extra = ""
         self.dns = None
+        self.start_cmd = []     # a wrapper, e.g. strace, before sendgated
 
     def write_conf(self):
         with open(self.conf, "w") as f:
@@ -115,7 +116,9 @@ listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
     def start(self, wait=True, args=()):
         self.write_conf()
         cmd = [SENDGATED, "-d", "-v", "-f", self.conf] + list(args)
-        if STRACE:
+        if self.start_cmd:
+            cmd = self.start_cmd + cmd
+        elif STRACE:
             self.trace = str(self.base / "trace")
             cmd = ["strace", "-f", "-ff", "-qq", "-o", self.trace] + \
                 cmd + ["-L"]
@@ -173,7 +176,7 @@ listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
 
     def daemon_pid(self):
         """The sendgated parent: under strace, strace's child."""
-        if not STRACE:
+        if not STRACE and not self.start_cmd:
             return self.proc.pid
         with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") \
                 as f:
@@ -286,7 +289,9 @@ def relay_factory(pki):
         if r.dns is not None:
             r.dns.stop()
         r.collect_trace()
-    shutil.rmtree(top, ignore_errors=True)
+    # SENDGATE_KEEP=1 keeps the directories (logs, queue) for a look.
+    if not os.environ.get("SENDGATE_KEEP"):
+        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture

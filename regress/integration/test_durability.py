@@ -1,0 +1,131 @@
+"""What a 250 after the message text promises (SECURITY.md section 5):
+the message and its envelope are on disk before the client hears it,
+and a queue that runs out of space answers 452, never 250."""
+
+import os
+import re
+import subprocess
+import time
+
+import smtplib
+
+import pytest
+
+from conftest import SENDGATED
+from submit import DOMAIN, message, queued, sending_relay, starttls_client, \
+    incoming
+
+
+def submit(relay, user, password, body=b"Hello.\r\n"):
+    c = starttls_client(relay)
+    c.login(user, password)
+    try:
+        c.mail(f"app@{DOMAIN}")
+        c.rcpt("someone@example.net")
+        try:
+            return c.data(message(body=body.decode()))
+        except smtplib.SMTPDataError as e:     # refused at DATA
+            return e.smtp_code, e.smtp_error
+    finally:
+        c.close()
+
+
+def test_250_is_written_after_body_envelope_and_directories_are_synced(
+        relay_factory, tmp_path):
+    trace = str(tmp_path / "trace")
+    relay = relay_factory()
+    # The whole daemon under strace -f: one file, one line per call with
+    # its pid and time; imsg payloads visible with -s.
+    relay.start_cmd = ["strace", "-f", "-ttt", "-s", "256", "-o", trace,
+                       "-e", "trace=fsync,fdatasync,rename,renameat,"
+                       "renameat2,openat,sendmsg,recvmsg,write,writev"]
+    relay, user, password = sending_relay(relay_factory, relay=relay)
+    code, text = submit(relay, user, password)
+    assert code == 250, text
+    qid = re.search(rb"queued as ([0-9a-f]{16})", text).group(1).decode()
+    pids = relay.pids()
+    relay.stop()
+
+    with open(trace) as f:
+        lines = [ln.split(None, 2) for ln in f if ln.strip()]
+    qpid, spid = str(pids["queue"]), str(pids["smtp"])
+
+    def calls(pid):
+        return [(float(t), c) for p, t, c in lines if p == pid]
+
+    q = calls(qpid)
+    # queue: fsync of the body, the envelope written and fsynced, both
+    # renamed into queue/, the directories fsynced, then the answer.
+    (t_answer,) = [t for t, c in q if c.startswith("sendmsg(")
+                   and f"queued as {qid}" in c]
+    (t_created,) = [t for t, c in q if c.startswith("openat(")
+                    and f'"{qid}"' in c and "O_CREAT" in c]
+    renames = [t for t, c in q if c.startswith("rename") and qid in c]
+    fsyncs = [t for t, c in q if c.startswith("fsync(")
+              and t_created < t < t_answer]
+    assert len(renames) == 2, renames
+    assert len(fsyncs) >= 4, fsyncs     # body, envelope, queue/, incoming/
+    assert [t for t in fsyncs if t < renames[0]][:2], "no fsync before rename"
+    assert [t for t in fsyncs if t > renames[-1]], "no directory fsync"
+    assert max(renames) < t_answer
+
+    # smtp: the answer arrives, and only then is anything written to the
+    # client (the reply is encrypted, so it is the next write after it).
+    s = calls(spid)
+    (t_got,) = [t for t, c in s if c.startswith("recvmsg(")
+                and f"queued as {qid}" in c]
+    assert t_got > t_answer
+    earlier = [t for t, c in s if c.startswith(("write(", "writev("))
+               and max(fsyncs) <= t < t_got]
+    later = [t for t, c in s if c.startswith(("write(", "writev("))
+             and t > t_got]
+    assert later, "no reply written after the queue's answer"
+    # Nothing written to the client between the last fsync and the answer
+    # could be the 250: smtp had nothing else to say in that window.
+    assert not earlier, earlier
+
+
+@pytest.fixture
+def small_queue(relay_factory, tmp_path):
+    """A relay whose queue directory is a 6 MiB tmpfs."""
+    relay = relay_factory()
+    spool = relay.dirs["queue"]
+    os.makedirs(spool, mode=0o700)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m,mode=0700",
+                    "tmpfs", spool], check=True)
+    try:
+        yield relay
+    finally:
+        relay.stop()
+        subprocess.run(["umount", "-l", spool], check=False)
+
+
+def test_full_queue_answers_452_never_250(relay_factory, small_queue):
+    relay, user, password = sending_relay(relay_factory, relay=small_queue)
+    line = b"x" * 76 + b"\r\n"
+    big = line * (1024 * 1024 // len(line))     # about 1 MiB
+    # Larger than the whole queue: the write fails in the middle.
+    code, text = submit(relay, user, password, body=big * 7)
+    assert (code, text[:5]) == (452, b"4.3.1"), text
+    assert queued(relay) == {}
+    assert "No space left on device" not in text.decode()
+    codes = []
+    for _ in range(12):
+        code, text = submit(relay, user, password, body=big)
+        codes.append(code)
+        if code != 250:
+            assert code == 452, (code, text)
+            assert text.startswith(b"4.3.1"), text
+    assert 250 in codes and 452 in codes, codes
+    stored = queued(relay)
+    assert len(stored) == codes.count(250)
+    for env, msg in stored.values():
+        assert msg.endswith(big), "a stored message is incomplete"
+    time.sleep(0.5)
+    assert incoming(relay) == []
+    # Space comes back: the relay accepts again.
+    qdir = os.path.join(relay.dirs["queue"], "queue")
+    for name in os.listdir(qdir):
+        os.unlink(os.path.join(qdir, name))
+    code, text = submit(relay, user, password)
+    assert code == 250, text

@@ -1,0 +1,288 @@
+/*
+ * Buffered non-blocking I/O of one SMTP connection, plain or TLS (see
+ * smtp_io.h).
+ *
+ * libtls on a non-blocking socket may need the opposite readiness of
+ * the operation it does (a read that must write, a write that must
+ * read), so each side remembers what it waits for and the two events
+ * are armed from that, never left armed without a reason: an armed read
+ * event on a paused session would spin the loop.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tls.h>
+
+#include "smtp_io.h"
+
+enum {
+	IO_PLAIN,
+	IO_HANDSHAKE,
+	IO_TLS,
+	IO_DEAD
+};
+
+static void	io_event(int, short, void *);
+
+static void
+io_arm(struct event *ev, int *armed, int want)
+{
+	if (want && !*armed)
+		event_add(ev, NULL);
+	else if (!want && *armed)
+		event_del(ev);
+	*armed = want;
+}
+
+static void
+io_update(struct smtp_io *io)
+{
+	int	want_r, want_w;
+
+	switch (io->state) {
+	case IO_DEAD:
+		want_r = want_w = 0;
+		break;
+	case IO_HANDSHAKE:
+		want_r = io->hs_want == EV_READ;
+		want_w = io->hs_want == EV_WRITE;
+		break;
+	default:
+		want_r = (!io->paused &&
+		    evbuffer_get_length(io->in) < SMTP_IO_IN_MAX) ||
+		    io->wr_wants_in;
+		want_w = (evbuffer_get_length(io->out) > 0 &&
+		    !io->wr_wants_in) || io->rd_wants_out;
+	}
+	io_arm(&io->ev_read, &io->read_armed, want_r);
+	io_arm(&io->ev_write, &io->write_armed, want_w);
+}
+
+int
+smtp_io_init(struct smtp_io *io, struct event_base *base, int fd,
+    smtp_io_cb cb, void *arg)
+{
+	memset(io, 0, sizeof(*io));
+	io->fd = fd;
+	io->state = IO_PLAIN;
+	io->cb = cb;
+	io->arg = arg;
+	if ((io->in = evbuffer_new()) == NULL ||
+	    (io->out = evbuffer_new()) == NULL) {
+		if (io->in != NULL)
+			evbuffer_free(io->in);
+		return -1;
+	}
+	event_assign(&io->ev_read, base, fd, EV_READ | EV_PERSIST, io_event,
+	    io);
+	event_assign(&io->ev_write, base, fd, EV_WRITE | EV_PERSIST,
+	    io_event, io);
+	io_update(io);
+	return 0;
+}
+
+void
+smtp_io_free(struct smtp_io *io)
+{
+	io_arm(&io->ev_read, &io->read_armed, 0);
+	io_arm(&io->ev_write, &io->write_armed, 0);
+	if (io->tls != NULL) {
+		/* No waiting for the peer's close_notify. */
+		(void)tls_close(io->tls);
+		tls_free(io->tls);
+		io->tls = NULL;
+	}
+	if (io->fd != -1)
+		close(io->fd);
+	io->fd = -1;
+	evbuffer_free(io->in);
+	evbuffer_free(io->out);
+	io->in = io->out = NULL;
+	io->state = IO_DEAD;
+}
+
+int
+smtp_io_starttls(struct smtp_io *io, struct tls *ctx)
+{
+	if (tls_accept_socket(ctx, &io->tls, io->fd) == -1) {
+		io->error = tls_error(ctx);
+		return -1;
+	}
+	/*
+	 * Nothing read before the handshake may be used after it
+	 * (CVE-2011-0411): the session has already stopped reading at the
+	 * STARTTLS line, this drops whatever was pipelined behind it.
+	 */
+	evbuffer_drain(io->in, evbuffer_get_length(io->in));
+	io->state = IO_HANDSHAKE;
+	io->hs_want = EV_READ;
+	io_update(io);
+	return 0;
+}
+
+int
+smtp_io_tls(const struct smtp_io *io)
+{
+	return io->state == IO_TLS;
+}
+
+void
+smtp_io_pause(struct smtp_io *io)
+{
+	io->paused = 1;
+	io_update(io);
+}
+
+void
+smtp_io_resume(struct smtp_io *io)
+{
+	io->paused = 0;
+	io_update(io);
+	/* libtls may hold decrypted records the kernel knows nothing of. */
+	if (io->state == IO_TLS && io->read_armed)
+		event_active(&io->ev_read, EV_READ, 1);
+}
+
+void
+smtp_io_flush(struct smtp_io *io)
+{
+	io_update(io);
+}
+
+static int
+io_read(struct smtp_io *io)
+{
+	struct evbuffer_iovec	 v;
+	ssize_t			 n;
+	int			 what = 0;
+
+	while (!io->paused && evbuffer_get_length(io->in) < SMTP_IO_IN_MAX) {
+		if (io->state == IO_PLAIN) {
+			n = evbuffer_read(io->in, io->fd, SMTP_IO_READ_CHUNK);
+			if (n > 0) {
+				what |= SMTP_IO_DATAIN;
+				if (n < SMTP_IO_READ_CHUNK)
+					break;
+				continue;
+			}
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				break;
+			io->error = n == 0 ? NULL : strerror(errno);
+			return what | SMTP_IO_CLOSED;
+		}
+		if (evbuffer_reserve_space(io->in, SMTP_IO_READ_CHUNK, &v,
+		    1) < 1) {
+			io->error = "out of memory";
+			return what | SMTP_IO_CLOSED;
+		}
+		n = tls_read(io->tls, v.iov_base, v.iov_len);
+		io->rd_wants_out = 0;
+		if (n > 0) {
+			v.iov_len = n;
+			evbuffer_commit_space(io->in, &v, 1);
+			what |= SMTP_IO_DATAIN;
+			continue;
+		}
+		if (n == TLS_WANT_POLLIN)
+			break;
+		if (n == TLS_WANT_POLLOUT) {
+			io->rd_wants_out = 1;
+			break;
+		}
+		io->error = n == 0 ? NULL : tls_error(io->tls);
+		return what | SMTP_IO_CLOSED;
+	}
+	return what;
+}
+
+static int
+io_write(struct smtp_io *io)
+{
+	unsigned char	*p;
+	size_t		 len;
+	ssize_t		 n;
+
+	while ((len = evbuffer_get_length(io->out)) > 0) {
+		if (io->state == IO_PLAIN) {
+			n = evbuffer_write(io->out, io->fd);
+			if (n >= 0)
+				continue;
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			io->error = strerror(errno);
+			return SMTP_IO_CLOSED;
+		}
+		if (len > SMTP_IO_READ_CHUNK)
+			len = SMTP_IO_READ_CHUNK;
+		if ((p = evbuffer_pullup(io->out, len)) == NULL) {
+			io->error = "out of memory";
+			return SMTP_IO_CLOSED;
+		}
+		n = tls_write(io->tls, p, len);
+		io->wr_wants_in = 0;
+		if (n > 0) {
+			evbuffer_drain(io->out, n);
+			continue;
+		}
+		if (n == TLS_WANT_POLLOUT)
+			return 0;
+		if (n == TLS_WANT_POLLIN) {
+			io->wr_wants_in = 1;
+			return 0;
+		}
+		io->error = tls_error(io->tls);
+		return SMTP_IO_CLOSED;
+	}
+	return SMTP_IO_DRAINED;
+}
+
+static void
+io_event(int fd, short ev, void *arg)
+{
+	struct smtp_io	*io = arg;
+	int		 what = 0, rd, wr;
+
+	if (io->state == IO_HANDSHAKE) {
+		switch (tls_handshake(io->tls)) {
+		case TLS_WANT_POLLIN:
+			io->hs_want = EV_READ;
+			break;
+		case TLS_WANT_POLLOUT:
+			io->hs_want = EV_WRITE;
+			break;
+		case 0:
+			io->state = IO_TLS;
+			what = SMTP_IO_TLSREADY;
+			break;
+		default:
+			io->error = tls_error(io->tls);
+			io->state = IO_DEAD;
+			what = SMTP_IO_CLOSED;
+		}
+		if (what != SMTP_IO_TLSREADY) {
+			io_update(io);
+			if (what)
+				io->cb(io, what, io->arg);
+			return;
+		}
+		ev = EV_READ;	/* the client may have sent already */
+	}
+	if (io->state == IO_DEAD)
+		return;
+
+	rd = io->state == IO_TLS && io->rd_wants_out ?
+	    (ev & EV_WRITE) : (ev & EV_READ);
+	wr = io->state == IO_TLS && io->wr_wants_in ?
+	    (ev & EV_READ) : (ev & EV_WRITE);
+	if (rd)
+		what |= io_read(io);
+	if (wr && !(what & SMTP_IO_CLOSED) && evbuffer_get_length(io->out))
+		what |= io_write(io);
+	if (what & SMTP_IO_CLOSED)
+		io->state = IO_DEAD;
+	io_update(io);
+	if (what)
+		io->cb(io, what, io->arg);
+}

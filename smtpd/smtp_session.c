@@ -1,0 +1,1606 @@
+/*
+ * The SMTP submission state machine (see smtp_session.h).
+ *
+ * Commands are taken from the input buffer one line at a time while the
+ * session waits for nothing; replies are appended to the output buffer
+ * and written by the event loop once the batch is processed, which is
+ * what RFC 2920 asks of a pipelining server.  While a question to lka or
+ * queue is out, the session stops taking commands; the answer finds the
+ * session by its id, and an answer for a session that is gone is
+ * dropped (a message file that arrives too late is rolled back).
+ */
+#include <sys/socket.h>
+#include <sys/tree.h>
+#include <sys/queue.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event.h>
+#include <tls.h>
+
+#include "child.h"
+#include "log.h"
+#include "msg.h"
+#include "proto.h"
+#include "smtp_auth.h"
+#include "smtp_data.h"
+#include "smtp_io.h"
+#include "smtp_parse.h"
+#include "smtp_session.h"
+
+#define SMTP_CMD_BUF	(SMTP_AUTH_LINE_MAX + 64)	/* AUTH PLAIN <ir> */
+#define SMTP_OUT_MAX	(16 * 1024)	/* stop taking commands above */
+#define SMTP_QUEUE_ID_MAX	32
+#define SMTP_CLOSE_WAIT	10	/* seconds to flush the last reply */
+#define SMTP_AUTH_DELAY_MIN	500	/* ms, every failed AUTH */
+#define SMTP_AUTH_DELAY_SPAN	500
+
+enum {
+	S_CONNECT,	/* TLS handshake (smtps) or address check */
+	S_GREETED,	/* banner sent, no EHLO yet */
+	S_READY,	/* EHLO done, no transaction */
+	S_MAIL,		/* MAIL accepted */
+	S_RCPT,		/* at least one recipient */
+	S_BDAT,		/* between chunks of a BDAT message */
+	S_BODY,		/* reading DATA text or a BDAT chunk */
+	S_CLOSING	/* last reply going out */
+};
+
+enum {
+	W_NONE,
+	W_TLS,		/* handshake */
+	W_STARTTLS,	/* 220 going out, then the handshake */
+	W_ADDR,		/* lka: connector by address */
+	W_AUTH,		/* lka: connector by password */
+	W_DELAY,	/* pause before a failed AUTH's reply */
+	W_MAIL,		/* lka: envelope sender */
+	W_FILE,		/* queue: message file */
+	W_FROM,		/* lka: header From:/Sender: */
+	W_COMMIT	/* queue: durable */
+};
+
+struct smtp_rcpt {
+	TAILQ_ENTRY(smtp_rcpt)	 entry;
+	char			*addr;
+	int			 notify;
+	char			 orcpt_type[16];
+	char			*orcpt;
+};
+
+struct smtp_session {
+	RB_ENTRY(smtp_session)	 entry;
+	uint64_t		 id;
+	struct smtp_io		 io;
+	struct event		 timer;
+	const struct smtp_listen *l;
+	struct sockaddr_storage	 ss;
+	char			 addr[INET6_ADDRSTRLEN + 8];
+	char			 helo[SMTP_DOMAIN_MAX + 3];
+	int			 state;
+	int			 wait;
+	int			 esmtp;
+	int			 junk;
+	int			 auth_failures;
+	int			 auth_result;	/* during W_DELAY */
+	struct smtp_auth	 auth;
+	int			 in_auth;	/* an AUTH exchange is open */
+
+	/* Who sends, once authenticated. */
+	int64_t			 connector;	/* 0: nobody yet */
+	int			 by_addr;
+	char			 connector_name[65];
+	char			 user[SMTP_AUTH_USER_MAX + 1];
+	uint64_t		 size_max;
+	uint64_t		 rcpt_max;
+
+	/* The transaction. */
+	struct smtp_path	 from;
+	struct smtp_mail_params	 mp;
+	TAILQ_HEAD(, smtp_rcpt)	 rcpts;
+	size_t			 nrcpt;
+	int			 rcpt_refused;
+	int			 bdat;		/* message by BDAT chunks */
+	uint64_t		 bdat_left;	/* octets of this chunk */
+	int			 bdat_last;
+	int			 bdat_skip;	/* chunk to read and refuse */
+	int			 bdat_resume;	/* state after a refused chunk */
+	char			 bdat_err[128];	/* its reply */
+	char			 qid[SMTP_QUEUE_ID_MAX + 1];
+	int			 msgfd;
+	int			 write_errno;
+	uint64_t		 written;
+	unsigned char		 last[2];	/* last octets written */
+	int			 header_done;	/* fields added at its end */
+	struct smtp_data	*data;
+	time_t			 started;
+};
+
+RB_HEAD(smtp_sessions, smtp_session);
+
+static int
+session_cmp(struct smtp_session *a, struct smtp_session *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+RB_PROTOTYPE(smtp_sessions, smtp_session, entry, session_cmp)
+RB_GENERATE(smtp_sessions, smtp_session, entry, session_cmp)
+
+static struct smtp_sessions	 sessions = RB_INITIALIZER(&sessions);
+static const struct smtp_params	*params;
+static uint64_t			 next_id;
+static size_t			 nsessions;
+static unsigned char		 body_buf[64 * 1024];
+
+static void	session_io(struct smtp_io *, int, void *);
+static void	session_process(struct smtp_session *);
+static void	session_free(struct smtp_session *);
+static void	session_timer(int, short, void *);
+static void	tx_reset(struct smtp_session *);
+
+void
+smtp_session_init(const struct smtp_params *p)
+{
+	params = p;
+	next_id = ((uint64_t)arc4random() << 32) | arc4random();
+}
+
+size_t
+smtp_session_count(void)
+{
+	return nsessions;
+}
+
+static struct smtp_session *
+session_find(uint64_t id)
+{
+	struct smtp_session	key;
+
+	key.id = id;
+	return RB_FIND(smtp_sessions, &sessions, &key);
+}
+
+/* Replies. */
+
+static void
+reply(struct smtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list	ap;
+	char	buf[1024];
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf) - 2)
+		n = snprintf(buf, sizeof(buf), "451 4.3.0 Reply too long");
+	log_debug("smtp %016llx: > %s", (unsigned long long)s->id, buf);
+	evbuffer_add(s->io.out, buf, n);
+	evbuffer_add(s->io.out, "\r\n", 2);
+}
+
+static void
+reply_err(struct smtp_session *s, const struct smtp_reply_err *e)
+{
+	reply(s, "%d %s %s", e->code, e->enhanced, e->text);
+}
+
+/* A reply text from lka: printable ASCII only, whatever it holds. */
+static void
+clean_text(char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			*s = '?';
+}
+
+static void
+session_close(struct smtp_session *s, const char *why)
+{
+	struct timeval	tv = { SMTP_CLOSE_WAIT, 0 };
+
+	if (why != NULL)
+		log_info("smtp %016llx: closing: %s", (unsigned long long)s->id,
+		    why);
+	s->state = S_CLOSING;
+	s->wait = W_NONE;
+	smtp_io_pause(&s->io);
+	evbuffer_drain(s->io.in, evbuffer_get_length(s->io.in));
+	if (evbuffer_get_length(s->io.out) == 0) {
+		/* Freed from the loop: callers may still look at s. */
+		tv.tv_sec = 0;
+		evtimer_add(&s->timer, &tv);
+		return;
+	}
+	smtp_io_flush(&s->io);
+	/* A client that never reads must not keep the session (D3). */
+	evtimer_add(&s->timer, &tv);
+}
+
+/* Counts a command that moved nothing forward; 0 while under the limit. */
+static int
+junk(struct smtp_session *s)
+{
+	if (++s->junk <= params->junk_max)
+		return 0;
+	reply(s, "421 4.7.0 Too many errors, closing connection");
+	session_close(s, "junk limit");
+	return -1;
+}
+
+static void
+timer_set(struct smtp_session *s, int64_t seconds)
+{
+	struct timeval	tv = { seconds, 0 };
+
+	evtimer_add(&s->timer, &tv);
+}
+
+/* Session set-up and the greeting. */
+
+static void
+client_name(struct smtp_session *s)
+{
+	char			 buf[INET6_ADDRSTRLEN];
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&s->ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&s->ss;
+
+	if (s->ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf));
+	else
+		inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf));
+	strlcpy(s->addr, buf, sizeof(s->addr));
+}
+
+static void
+ask_addr(struct smtp_session *s)
+{
+	struct msg_out	m;
+
+	msg_out_init(&m);
+	m_add_u64(&m, s->id);
+	m_add_sockaddr(&m, (struct sockaddr *)&s->ss);
+	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_ADDR_CHECK, 0, -1, &m);
+	s->wait = W_ADDR;
+}
+
+int
+smtp_session_new(int fd, const struct sockaddr *sa, socklen_t salen,
+    const struct smtp_listen *l)
+{
+	struct smtp_session	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	if (smtp_io_init(&s->io, child_base(), fd, session_io, s) == -1) {
+		free(s);
+		return -1;
+	}
+	s->id = next_id++;
+	s->l = l;
+	s->msgfd = -1;
+	s->size_max = params->size_max;
+	s->rcpt_max = params->rcpt_max;
+	memcpy(&s->ss, sa, salen < sizeof(s->ss) ? salen : sizeof(s->ss));
+	client_name(s);
+	TAILQ_INIT(&s->rcpts);
+	evtimer_assign(&s->timer, child_base(), session_timer, s);
+	RB_INSERT(smtp_sessions, &sessions, s);
+	nsessions++;
+	s->state = S_CONNECT;
+	smtp_io_pause(&s->io);
+	log_debug("smtp %016llx: connection from %s on %s",
+	    (unsigned long long)s->id, s->addr, l->name);
+
+	if (l->smtps) {
+		if (smtp_io_starttls(&s->io, l->tls) == -1) {
+			log_warnx("smtp %016llx: TLS: %s",
+			    (unsigned long long)s->id, s->io.error);
+			session_free(s);
+			return 0;
+		}
+		s->wait = W_TLS;
+		timer_set(s, params->timeout_handshake);
+		return 0;
+	}
+	ask_addr(s);
+	return 0;
+}
+
+static void
+greet(struct smtp_session *s)
+{
+	reply(s, "220 %s ESMTP sendgate", params->hostname);
+	s->state = S_GREETED;
+	s->wait = W_NONE;
+	smtp_io_resume(&s->io);
+	timer_set(s, params->timeout_command);
+	smtp_io_flush(&s->io);
+}
+
+static void
+tls_ready(struct smtp_session *s)
+{
+	struct tls	*t = s->io.tls;
+	const char	*hash = NULL;
+
+	evtimer_del(&s->timer);
+	if (tls_peer_cert_provided(t))
+		hash = tls_peer_cert_hash(t);
+	log_info("smtp %016llx: TLS %s %s from %s%s%s",
+	    (unsigned long long)s->id, tls_conn_version(t),
+	    tls_conn_cipher(t), s->addr, hash ? " client certificate " : "",
+	    hash ? hash : "");
+	if (s->wait == W_TLS) {
+		ask_addr(s);
+		return;
+	}
+	/* STARTTLS: everything learned before is forgotten (RFC 3207 4.2). */
+	s->state = S_GREETED;
+	s->esmtp = 0;
+	s->helo[0] = '\0';
+	s->wait = W_NONE;
+	smtp_auth_clear(&s->auth);
+	s->in_auth = 0;
+	smtp_io_resume(&s->io);
+	timer_set(s, params->timeout_command);
+	session_process(s);
+}
+
+/* The transaction. */
+
+static void
+rollback(struct smtp_session *s)
+{
+	struct msg_out	m;
+
+	if (s->msgfd != -1) {
+		close(s->msgfd);
+		s->msgfd = -1;
+	}
+	if (s->qid[0] != '\0') {
+		msg_out_init(&m);
+		m_add_string(&m, s->qid);
+		mproc_send(child_peer(PROC_QUEUE), IMSG_SMTP_MESSAGE_ROLLBACK,
+		    0, -1, &m);
+		s->qid[0] = '\0';
+	}
+}
+
+static void
+tx_reset(struct smtp_session *s)
+{
+	struct smtp_rcpt	*r;
+
+	rollback(s);
+	while ((r = TAILQ_FIRST(&s->rcpts)) != NULL) {
+		TAILQ_REMOVE(&s->rcpts, r, entry);
+		free(r->addr);
+		free(r->orcpt);
+		free(r);
+	}
+	s->nrcpt = 0;
+	s->rcpt_refused = 0;
+	free(s->data);
+	s->data = NULL;
+	s->bdat = 0;
+	s->bdat_left = 0;
+	s->bdat_last = 0;
+	s->write_errno = 0;
+	s->written = 0;
+	s->header_done = 0;
+	memset(&s->from, 0, sizeof(s->from));
+	memset(&s->mp, 0, sizeof(s->mp));
+	if (s->state >= S_MAIL && s->state <= S_BODY)
+		s->state = S_READY;
+}
+
+static void
+session_free(struct smtp_session *s)
+{
+	tx_reset(s);
+	smtp_auth_clear(&s->auth);
+	evtimer_del(&s->timer);
+	smtp_io_free(&s->io);
+	RB_REMOVE(smtp_sessions, &sessions, s);
+	nsessions--;
+	smtp_client_gone((struct sockaddr *)&s->ss);
+	log_debug("smtp %016llx: session ended", (unsigned long long)s->id);
+	free(s);
+}
+
+static void
+file_write(struct smtp_session *s, const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+	ssize_t			 n;
+
+	if (len == 0)
+		return;
+	if (len >= 2)
+		memcpy(s->last, p + len - 2, 2);
+	else {
+		s->last[0] = s->last[1];
+		s->last[1] = p[0];
+	}
+	while (len > 0 && s->write_errno == 0) {
+		n = write(s->msgfd, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			s->write_errno = errno;
+			break;
+		}
+		p += n;
+		len -= n;
+		s->written += n;
+	}
+}
+
+static const char *
+with_protocol(const struct smtp_session *s)
+{
+	int	tls = smtp_io_tls(&s->io), auth = !s->by_addr;
+
+	if (!s->esmtp)
+		return "SMTP";
+	if (tls && auth)
+		return "ESMTPSA";
+	if (tls)
+		return "ESMTPS";
+	return auth ? "ESMTPA" : "ESMTP";
+}
+
+static void
+rfc5322_date(char *buf, size_t len, time_t t)
+{
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+/*
+ * Received: (RFC 5321 4.4).  Every value in it was validated by a parser
+ * (HELO name, connector name) or comes from us (address, TLS facts); no
+ * password, no user input otherwise.
+ */
+static void
+write_received(struct smtp_session *s)
+{
+	char	date[64], tls[160], buf[1024];
+	int	n;
+
+	rfc5322_date(date, sizeof(date), time(NULL));
+	tls[0] = '\0';
+	if (smtp_io_tls(&s->io))
+		snprintf(tls, sizeof(tls), "\r\n\t(using %s with cipher %s)",
+		    tls_conn_version(s->io.tls), tls_conn_cipher(s->io.tls));
+	n = snprintf(buf, sizeof(buf),
+	    "Received: from %s ([%s%s])\r\n"
+	    "\tby %s (sendgate) with %s id %s%s\r\n"
+	    "\t(connector %s);\r\n"
+	    "\t%s\r\n",
+	    s->helo[0] ? s->helo : "unknown",
+	    s->ss.ss_family == AF_INET6 ? "IPv6:" : "", s->addr,
+	    params->hostname, with_protocol(s), s->qid, tls,
+	    s->connector_name, date);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		file_write(s, buf, n);
+}
+
+/* Date: and Message-ID: when the client gave none (RFC 6409 8). */
+static void
+write_missing_fields(struct smtp_session *s)
+{
+	char	buf[512], date[64];
+	int	n;
+
+	if (!s->data->has_date) {
+		rfc5322_date(date, sizeof(date), time(NULL));
+		n = snprintf(buf, sizeof(buf), "Date: %s\r\n", date);
+		file_write(s, buf, n);
+	}
+	if (!s->data->has_message_id) {
+		n = snprintf(buf, sizeof(buf), "Message-ID: <%08x%08x.%s@%s>\r\n",
+		    arc4random(), arc4random(), s->qid, params->hostname);
+		if (n > 0 && (size_t)n < sizeof(buf))
+			file_write(s, buf, n);
+	}
+}
+
+static void
+ask_file(struct smtp_session *s)
+{
+	struct msg_out	m;
+
+	msg_out_init(&m);
+	m_add_u64(&m, s->id);
+	mproc_send(child_peer(PROC_QUEUE), IMSG_SMTP_MESSAGE_CREATE, 0, -1, &m);
+	s->wait = W_FILE;
+	smtp_io_pause(&s->io);
+}
+
+static void
+body_begin(struct smtp_session *s)
+{
+	if ((s->data = malloc(sizeof(*s->data))) == NULL) {
+		reply(s, "451 4.3.0 Out of memory");
+		tx_reset(s);
+		return;
+	}
+	smtp_data_init(s->data, s->size_max, s->bdat);
+	s->started = time(NULL);
+	write_received(s);
+}
+
+static void
+send_envelope(struct smtp_session *s)
+{
+	struct mproc		*q = child_peer(PROC_QUEUE);
+	struct smtp_rcpt	*r;
+	struct msg_out		 m;
+	char			 sender[SMTP_PATH_MAX * 4 + 2];
+	char			 tls[160];
+
+	if (s->from.null)
+		sender[0] = '\0';
+	else
+		snprintf(sender, sizeof(sender), "%s@%s", s->from.local,
+		    s->from.domain);
+	tls[0] = '\0';
+	if (smtp_io_tls(&s->io))
+		snprintf(tls, sizeof(tls), "%s %s", tls_conn_version(s->io.tls),
+		    tls_conn_cipher(s->io.tls));
+	msg_out_init(&m);
+	m_add_string(&m, s->qid);
+	m_add_string(&m, sender);
+	m_add_int(&m, s->mp.body);
+	m_add_int(&m, s->mp.smtputf8);
+	m_add_int(&m, s->mp.ret);
+	m_add_string(&m, s->mp.envid);
+	m_add_i64(&m, s->connector);
+	m_add_string(&m, s->connector_name);
+	m_add_string(&m, s->by_addr ? "" : s->user);
+	m_add_string(&m, s->addr);
+	m_add_string(&m, s->helo);
+	m_add_string(&m, tls);
+	m_add_i64(&m, (int64_t)time(NULL));
+	mproc_send(q, IMSG_SMTP_MESSAGE_ENVELOPE, 0, -1, &m);
+	TAILQ_FOREACH(r, &s->rcpts, entry) {
+		msg_out_init(&m);
+		m_add_string(&m, s->qid);
+		m_add_string(&m, r->addr);
+		m_add_int(&m, r->notify);
+		m_add_string(&m, r->orcpt_type);
+		m_add_string(&m, r->orcpt ? r->orcpt : "");
+		mproc_send(q, IMSG_SMTP_MESSAGE_RCPT, 0, -1, &m);
+	}
+	msg_out_init(&m);
+	m_add_u64(&m, s->id);
+	m_add_string(&m, s->qid);
+	m_add_u64(&m, s->written);
+	mproc_send(q, IMSG_SMTP_MESSAGE_COMMIT, 0, -1, &m);
+	s->wait = W_COMMIT;
+	smtp_io_pause(&s->io);
+}
+
+/* The message failed: reply, forget it, go on with the session. */
+static void
+body_fail(struct smtp_session *s, int code, const char *enh,
+    const char *text)
+{
+	log_info("smtp %016llx: message from %s refused: %d %s %s",
+	    (unsigned long long)s->id, s->addr, code, enh, text);
+	reply(s, "%d %s %s", code, enh, text);
+	tx_reset(s);
+	s->state = S_READY;
+}
+
+/*
+ * R2: the header's From: must be one mailbox (several need a Sender:)
+ * and every domain in From: and Sender: must be the connector's.
+ */
+static void
+check_from(struct smtp_session *s)
+{
+	struct smtp_data	*d = s->data;
+	struct smtp_data_err	 err;
+	struct msg_out		 m;
+	char			 dom[PROTO_DOMAINS_MAX][SMTP_DATA_DOMAIN_SIZE];
+	int			 n, ns = 0, i;
+
+	if (d->from_count == 0) {
+		body_fail(s, 550, "5.6.0", "Message has no From: field");
+		return;
+	}
+	if (d->from_count > 1 || d->sender_count > 1) {
+		body_fail(s, 550, "5.6.0",
+		    "Message has more than one From: or Sender: field");
+		return;
+	}
+	if (d->from.bad || (d->sender_count && d->sender.bad)) {
+		body_fail(s, 550, "5.6.0", "Malformed From: or Sender: field");
+		return;
+	}
+	n = smtp_header_from(d->from.value, dom, PROTO_DOMAINS_MAX - 1, &err);
+	if (n == -1) {
+		body_fail(s, err.code, err.enhanced, err.text);
+		return;
+	}
+	if (d->sender_count) {
+		ns = smtp_header_from(d->sender.value, dom + n, 1, &err);
+		if (ns != 1) {
+			body_fail(s, 550, "5.6.0", "Malformed Sender: field");
+			return;
+		}
+	} else if (n > 1) {
+		body_fail(s, 550, "5.6.0",
+		    "From: with several mailboxes needs a Sender: field");
+		return;
+	}
+	msg_out_init(&m);
+	m_add_u64(&m, s->id);
+	m_add_i64(&m, s->connector);
+	m_add_u32(&m, n + ns);
+	for (i = 0; i < n + ns; i++)
+		m_add_string(&m, dom[i]);
+	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_SENDER_CHECK, 0, -1, &m);
+	s->wait = W_FROM;
+	smtp_io_pause(&s->io);
+}
+
+/* The real end of the message was read. */
+static void
+body_end(struct smtp_session *s)
+{
+	const struct smtp_data_err	*v;
+
+	timer_set(s, params->timeout_command);
+	if (s->bdat)
+		smtp_data_bdat_end(s->data);
+	if ((v = smtp_data_verdict(s->data)) != NULL) {
+		body_fail(s, v->code, v->enhanced, v->text);
+		return;
+	}
+	if (!s->header_done && s->data->fields > 0 && s->last[1] == '\n')
+		write_missing_fields(s);	/* a message of header only */
+	if (s->write_errno != 0) {
+		if (s->write_errno == ENOSPC || s->write_errno == EDQUOT)
+			body_fail(s, 452, "4.3.1", "Insufficient system storage");
+		else if (s->write_errno == EFBIG)
+			body_fail(s, 552, "5.3.4", "Message too big for system");
+		else
+			body_fail(s, 451, "4.3.0", "Error writing message");
+		return;
+	}
+	check_from(s);
+}
+
+/*
+ * Feed body bytes from the input buffer (at most limit of them for a
+ * BDAT chunk) through the framer into the message file.  Returns 1 when
+ * the message (DATA) or the chunk (BDAT) is complete.
+ */
+static int
+body_feed(struct smtp_session *s)
+{
+	struct evbuffer_iovec	 v[4];
+	size_t			 used, outlen, want;
+	int			 nv, i;
+
+	while (evbuffer_get_length(s->io.in) > 0) {
+		want = evbuffer_get_length(s->io.in);
+		if (s->bdat && want > s->bdat_left)
+			want = s->bdat_left;
+		if (want == 0)
+			break;
+		nv = evbuffer_peek(s->io.in, want, NULL, v, 4);
+		if (nv > 4)
+			nv = 4;
+		used = 0;
+		for (i = 0; i < nv && used < want; i++) {
+			size_t	 len = v[i].iov_len, off = 0, n;
+
+			if (len > want - used)
+				len = want - used;
+			while (off < len && !smtp_data_done(s->data)) {
+				n = smtp_data_feed(s->data,
+				    (unsigned char *)v[i].iov_base + off,
+				    len - off, body_buf, sizeof(body_buf),
+				    &outlen);
+				if (smtp_data_header_ended(s->data)) {
+					s->header_done = 1;
+					file_write(s, body_buf, outlen - 2);
+					write_missing_fields(s);
+					file_write(s, "\r\n", 2);
+				} else
+					file_write(s, body_buf, outlen);
+				off += n;
+			}
+			used += off;
+			if (smtp_data_done(s->data))
+				break;
+		}
+		evbuffer_drain(s->io.in, used);
+		if (s->bdat) {
+			s->bdat_left -= used;
+			if (s->bdat_left == 0)
+				return 1;
+		} else if (smtp_data_done(s->data))
+			return 1;
+	}
+	return s->bdat && s->bdat_left == 0;
+}
+
+/* BDAT chunk bytes that belong to no message: read and dropped. */
+static int
+bdat_skip(struct smtp_session *s)
+{
+	size_t	n = evbuffer_get_length(s->io.in);
+
+	if (n > s->bdat_left)
+		n = s->bdat_left;
+	evbuffer_drain(s->io.in, n);
+	s->bdat_left -= n;
+	return s->bdat_left == 0;
+}
+
+static void
+body_input(struct smtp_session *s)
+{
+	if (s->bdat_skip) {
+		if (!bdat_skip(s))
+			return;
+		s->bdat_skip = 0;
+		s->state = s->bdat_resume;
+		reply(s, "%s", s->bdat_err);
+		junk(s);
+		return;
+	}
+	if (!body_feed(s))
+		return;
+	if (!s->bdat) {
+		body_end(s);
+		return;
+	}
+	if (s->bdat_last) {
+		body_end(s);
+		return;
+	}
+	reply(s, "250 2.0.0 %llu octets received",
+	    (unsigned long long)s->data->size);
+	s->state = S_BDAT;
+	timer_set(s, params->timeout_data);
+}
+
+/* Commands. */
+
+static int
+need_tls_auth(struct smtp_session *s)
+{
+	if (s->state == S_GREETED) {
+		reply(s, "503 5.5.1 Send EHLO or HELO first");
+		return -1;
+	}
+	if (!s->l->smtps && !smtp_io_tls(&s->io)) {
+		reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return -1;
+	}
+	if (s->connector == 0) {
+		reply(s, "530 5.7.0 Authentication required");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+cmd_helo(struct smtp_session *s, int ehlo, const char *args)
+{
+	struct smtp_reply_err	 err;
+	char			 name[SMTP_DOMAIN_MAX + 3];
+	int			 tls = smtp_io_tls(&s->io);
+
+	if (smtp_parse_helo(args, name, sizeof(name), &err) == -1) {
+		reply_err(s, &err);
+		junk(s);
+		return;
+	}
+	tx_reset(s);
+	strlcpy(s->helo, name, sizeof(s->helo));
+	s->esmtp = ehlo;
+	s->state = S_READY;
+	if (!ehlo) {
+		reply(s, "250 %s Hello [%s]", params->hostname, s->addr);
+		return;
+	}
+	reply(s, "250-%s Hello [%s]", params->hostname, s->addr);
+	reply(s, "250-PIPELINING");
+	reply(s, "250-SIZE %llu", (unsigned long long)s->size_max);
+	reply(s, "250-8BITMIME");
+	reply(s, "250-SMTPUTF8");
+	reply(s, "250-CHUNKING");
+	reply(s, "250-DSN");
+	if (!tls && !s->l->smtps)
+		reply(s, "250-STARTTLS");
+	if (tls)
+		reply(s, "250-AUTH PLAIN LOGIN");
+	reply(s, "250 ENHANCEDSTATUSCODES");
+}
+
+static void
+cmd_starttls(struct smtp_session *s, const char *args)
+{
+	if (s->l->smtps || smtp_io_tls(&s->io)) {
+		reply(s, "554 5.5.1 TLS already active");
+		junk(s);
+		return;
+	}
+	if (*args != '\0') {
+		reply(s, "501 5.5.4 Syntax: STARTTLS");
+		junk(s);
+		return;
+	}
+	if (s->state == S_GREETED) {
+		reply(s, "503 5.5.1 Send EHLO first");
+		junk(s);
+		return;
+	}
+	if (s->state != S_READY) {
+		reply(s, "503 5.5.1 STARTTLS not permitted during a mail "
+		    "transaction");
+		junk(s);
+		return;
+	}
+	reply(s, "220 2.0.0 Ready to start TLS");
+	s->wait = W_STARTTLS;
+	smtp_io_pause(&s->io);
+	/* Whatever the client pipelined behind STARTTLS is dropped (T1). */
+	evbuffer_drain(s->io.in, evbuffer_get_length(s->io.in));
+}
+
+static void
+auth_send(struct smtp_session *s)
+{
+	struct msg_out	m;
+
+	msg_out_init(&m);
+	m_add_u64(&m, s->id);
+	m_add_string(&m, s->auth.user);
+	m_add_string(&m, s->auth.pass);
+	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_AUTH_CHECK, 0, -1, &m);
+	strlcpy(s->user, s->auth.user, sizeof(s->user));
+	smtp_auth_clear(&s->auth);
+	s->in_auth = 0;
+	s->wait = W_AUTH;
+	smtp_io_pause(&s->io);
+}
+
+/* Every failure waits the same random while before its reply (T6). */
+static void
+auth_delay(struct smtp_session *s, int result)
+{
+	struct timeval	tv;
+	uint32_t	ms;
+
+	ms = SMTP_AUTH_DELAY_MIN + arc4random_uniform(SMTP_AUTH_DELAY_SPAN);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	s->auth_result = result;
+	s->wait = W_DELAY;
+	smtp_io_pause(&s->io);
+	evtimer_add(&s->timer, &tv);
+}
+
+static void
+auth_step_result(struct smtp_session *s, int rc, const char *challenge,
+    const struct smtp_reply_err *err)
+{
+	if (rc == SMTP_AUTH_CONTINUE) {
+		s->in_auth = 1;
+		reply(s, "334 %s", challenge);
+		return;
+	}
+	s->in_auth = 0;
+	if (rc == SMTP_AUTH_DONE) {
+		auth_send(s);
+		return;
+	}
+	if (err->code == 535) {
+		/* authzid not the user: a failure like a wrong password. */
+		s->auth_failures++;
+		smtp_client_auth_failed((struct sockaddr *)&s->ss);
+		auth_delay(s, LKA_AUTH_FAIL);
+		return;
+	}
+	reply_err(s, err);
+	junk(s);
+}
+
+static void
+cmd_auth(struct smtp_session *s, const char *args)
+{
+	struct smtp_reply_err	 err;
+	char			 ch[SMTP_AUTH_CHALLENGE_MAX];
+	int			 rc;
+
+	if (s->state == S_GREETED) {
+		reply(s, "503 5.5.1 Send EHLO first");
+		junk(s);
+		return;
+	}
+	if (smtp_auth_allowed(s->l->smtps || smtp_io_tls(&s->io),
+	    s->connector != 0 && !s->by_addr, s->state != S_READY,
+	    &err) == -1) {
+		reply_err(s, &err);
+		junk(s);
+		return;
+	}
+	if (smtp_client_auth_locked((struct sockaddr *)&s->ss)) {
+		reply(s, "454 4.7.0 Temporary authentication failure");
+		junk(s);
+		return;
+	}
+	rc = smtp_auth_start(&s->auth, args, ch, sizeof(ch), &err);
+	auth_step_result(s, rc, ch, &err);
+}
+
+static void
+auth_line(struct smtp_session *s, const char *line)
+{
+	struct smtp_reply_err	 err;
+	char			 ch[SMTP_AUTH_CHALLENGE_MAX];
+	int			 rc;
+
+	rc = smtp_auth_step(&s->auth, line, ch, sizeof(ch), &err);
+	auth_step_result(s, rc, ch, &err);
+}
+
+static void
+cmd_mail(struct smtp_session *s, const char *args)
+{
+	struct smtp_reply_err	 err;
+	struct msg_out		 m;
+
+	if (need_tls_auth(s) == -1) {
+		junk(s);
+		return;
+	}
+	if (s->state != S_READY) {
+		reply(s, "503 5.5.1 Nested MAIL command");
+		junk(s);
+		return;
+	}
+	if (smtp_parse_mail(args, s->esmtp, &s->from, &s->mp, &err) == -1) {
+		memset(&s->from, 0, sizeof(s->from));
+		reply_err(s, &err);
+		junk(s);
+		return;
+	}
+	if (s->mp.has_size && s->mp.size > s->size_max) {
+		memset(&s->from, 0, sizeof(s->from));
+		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		junk(s);
+		return;
+	}
+	if (s->from.null) {
+		/* Exchange relays its non-delivery reports this way. */
+		s->state = S_MAIL;
+		reply(s, "250 2.1.0 Ok");
+		return;
+	}
+	if (s->from.domain[0] == '[') {
+		memset(&s->from, 0, sizeof(s->from));
+		reply(s, "550 5.7.1 Sender address rejected: an address "
+		    "literal is not an authorized domain");
+		junk(s);
+		return;
+	}
+	msg_out_init(&m);
+	m_add_u64(&m, s->id);
+	m_add_i64(&m, s->connector);
+	m_add_u32(&m, 1);
+	m_add_string(&m, s->from.domain);
+	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_SENDER_CHECK, 0, -1, &m);
+	s->wait = W_MAIL;
+	smtp_io_pause(&s->io);
+}
+
+static void
+cmd_rcpt(struct smtp_session *s, const char *args)
+{
+	struct smtp_reply_err	 err;
+	struct smtp_path	 to;
+	struct smtp_rcpt_params	 rp;
+	struct smtp_rcpt	*r;
+	char			 addr[SMTP_PATH_MAX * 4 + 2];
+
+	if (need_tls_auth(s) == -1) {
+		junk(s);
+		return;
+	}
+	if (s->state != S_MAIL && s->state != S_RCPT) {
+		reply(s, "503 5.5.1 Need MAIL command");
+		junk(s);
+		return;
+	}
+	if (smtp_parse_rcpt(args, s->mp.smtputf8, &to, &rp, &err) == -1) {
+		reply_err(s, &err);
+		s->rcpt_refused = 1;
+		junk(s);
+		return;
+	}
+	if (s->nrcpt >= s->rcpt_max) {
+		reply(s, "452 4.5.3 Too many recipients");
+		s->rcpt_refused = 1;
+		return;
+	}
+	if (to.domain[0] == '\0' || to.domain[0] == '[') {
+		reply(s, "550 5.1.2 Recipient must be a mailbox at a domain");
+		s->rcpt_refused = 1;
+		junk(s);
+		return;
+	}
+	snprintf(addr, sizeof(addr), "%s@%s", to.local, to.domain);
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->addr = strdup(addr)) == NULL ||
+	    (rp.orcpt[0] && (r->orcpt = strdup(rp.orcpt)) == NULL)) {
+		if (r != NULL)
+			free(r->addr);
+		free(r);
+		reply(s, "452 4.3.0 Out of memory");
+		return;
+	}
+	r->notify = rp.notify;
+	strlcpy(r->orcpt_type, rp.orcpt_type, sizeof(r->orcpt_type));
+	TAILQ_INSERT_TAIL(&s->rcpts, r, entry);
+	s->nrcpt++;
+	s->state = S_RCPT;
+	reply(s, "250 2.1.5 Ok");
+}
+
+static void
+cmd_data(struct smtp_session *s, const char *args)
+{
+	if (need_tls_auth(s) == -1) {
+		junk(s);
+		return;
+	}
+	if (s->bdat || s->state == S_BDAT) {
+		reply(s, "503 5.5.1 DATA not permitted after BDAT");
+		junk(s);
+		return;
+	}
+	if (*args != '\0') {
+		reply(s, "501 5.5.4 Syntax: DATA");
+		junk(s);
+		return;
+	}
+	if (s->state != S_RCPT) {
+		if (s->state == S_MAIL && s->rcpt_refused)
+			reply(s, "554 5.5.1 No valid recipients");
+		else
+			reply(s, "503 5.5.1 Need RCPT command");
+		junk(s);
+		return;
+	}
+	ask_file(s);
+}
+
+/*
+ * BDAT.  Once the count is known the chunk is always read, whatever the
+ * verdict on the command: the stream stays in step (B3).
+ */
+static void
+cmd_bdat(struct smtp_session *s, const char *args)
+{
+	struct smtp_reply_err	 err;
+	const char		*refuse = NULL;
+	uint64_t		 n;
+	int			 last;
+
+	if (smtp_parse_bdat(args, &n, &last, &err) == -1) {
+		reply(s, "521 5.5.4 Syntax: BDAT count [LAST]");
+		session_close(s, "malformed BDAT");
+		return;
+	}
+	if (!s->esmtp)
+		refuse = "502 5.5.1 CHUNKING not offered after HELO";
+	else if (s->state == S_GREETED)
+		refuse = "503 5.5.1 Send EHLO first";
+	else if (!s->l->smtps && !smtp_io_tls(&s->io))
+		refuse = "530 5.7.0 Must issue a STARTTLS command first";
+	else if (s->connector == 0)
+		refuse = "530 5.7.0 Authentication required";
+	else if (s->state != S_RCPT && s->state != S_BDAT)
+		refuse = "503 5.5.1 Need RCPT command";
+	else if (n == 0 && !last)
+		refuse = "551 5.7.1 Null BDAT chunk without LAST";
+
+	s->bdat_left = n;
+	s->bdat_last = last;
+	if (refuse != NULL) {
+		/* The reply waits until the chunk is read. */
+		strlcpy(s->bdat_err, refuse, sizeof(s->bdat_err));
+		s->bdat_skip = 1;
+		s->bdat_resume = s->state;
+		s->state = S_BODY;
+		return;
+	}
+	if (s->state == S_RCPT) {
+		s->bdat = 1;
+		ask_file(s);
+		return;
+	}
+	s->state = S_BODY;
+	timer_set(s, params->timeout_data);
+}
+
+static void
+command(struct smtp_session *s, char *line, size_t len)
+{
+	struct smtp_reply_err	 err;
+	enum smtp_verb		 verb;
+	const char		*args;
+
+	if (s->in_auth) {
+		auth_line(s, line);
+		return;
+	}
+	if (smtp_parse_verb(line, len, &verb, &args, &err) == -1) {
+		reply_err(s, &err);
+		junk(s);
+		return;
+	}
+	if (len > SMTP_LINE_MAX - 2 && verb != SMTP_AUTH) {
+		reply(s, "500 5.5.2 Line too long");
+		junk(s);
+		return;
+	}
+	switch (verb) {
+	case SMTP_HELO:
+	case SMTP_EHLO:
+		cmd_helo(s, verb == SMTP_EHLO, args);
+		break;
+	case SMTP_STARTTLS:
+		cmd_starttls(s, args);
+		break;
+	case SMTP_AUTH:
+		cmd_auth(s, args);
+		break;
+	case SMTP_MAIL:
+		cmd_mail(s, args);
+		break;
+	case SMTP_RCPT:
+		cmd_rcpt(s, args);
+		break;
+	case SMTP_DATA:
+		cmd_data(s, args);
+		break;
+	case SMTP_BDAT:
+		cmd_bdat(s, args);
+		break;
+	case SMTP_RSET:
+		tx_reset(s);
+		if (s->state != S_GREETED)
+			s->state = S_READY;
+		reply(s, "250 2.0.0 Ok");
+		junk(s);
+		break;
+	case SMTP_NOOP:
+		reply(s, "250 2.0.0 Ok");
+		junk(s);
+		break;
+	case SMTP_QUIT:
+		reply(s, "221 2.0.0 Bye");
+		session_close(s, NULL);
+		break;
+	case SMTP_VRFY:
+	case SMTP_EXPN:
+		reply(s, "502 5.5.1 Command not implemented");
+		junk(s);
+		break;
+	case SMTP_HELP:
+		reply(s, "214 2.0.0 See RFC 5321 and RFC 6409");
+		junk(s);
+		break;
+	default:
+		reply(s, "500 5.5.1 Command unrecognized");
+		junk(s);
+		break;
+	}
+}
+
+/*
+ * The next command line, without CRLF, NUL-terminated.  0: no complete
+ * line yet; -1: the session was closed.  A line ending in a bare LF is
+ * refused whole (F3); a line that is too long is refused and, if no end
+ * is in sight, the connection closed (F4).
+ */
+static int
+next_line(struct smtp_session *s, char *buf, size_t *lenp)
+{
+	struct evbuffer_ptr	 p;
+	size_t			 eol_len, len;
+
+	p = evbuffer_search_eol(s->io.in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	if (p.pos == -1) {
+		if (evbuffer_get_length(s->io.in) < SMTP_CMD_BUF)
+			return 0;
+		reply(s, "500 5.5.2 Line too long");
+		session_close(s, "line too long");
+		return -1;
+	}
+	len = p.pos + 1;
+	if (len > SMTP_CMD_BUF) {
+		reply(s, "500 5.5.2 Line too long");
+		session_close(s, "line too long");
+		return -1;
+	}
+	evbuffer_remove(s->io.in, buf, len);
+	if (len < 2 || buf[len - 2] != '\r') {
+		reply(s, "500 5.5.2 Bare LF in command line");
+		if (junk(s) == -1)
+			return -1;
+		*lenp = (size_t)-1;
+		return 1;
+	}
+	len -= 2;
+	buf[len] = '\0';
+	*lenp = len;
+	return 1;
+}
+
+static void
+session_process(struct smtp_session *s)
+{
+	char	line[SMTP_CMD_BUF + 1];
+	size_t	len;
+	int	rc;
+
+	while (s->wait == W_NONE && s->state != S_CLOSING &&
+	    s->state != S_CONNECT &&
+	    evbuffer_get_length(s->io.out) < SMTP_OUT_MAX) {
+		if (s->state == S_BODY) {
+			if (evbuffer_get_length(s->io.in) == 0 &&
+			    !((s->bdat || s->bdat_skip) && s->bdat_left == 0))
+				break;
+			body_input(s);
+			continue;
+		}
+		if ((rc = next_line(s, line, &len)) <= 0) {
+			if (rc == -1)
+				return;
+			break;
+		}
+		if (len == (size_t)-1)
+			continue;	/* bare LF, answered */
+		command(s, line, len);
+		if (s->state == S_CLOSING)
+			return;
+		if (s->state != S_BODY && s->wait == W_NONE)
+			timer_set(s, params->timeout_command);
+	}
+	if (s->state == S_CLOSING)
+		return;
+	/* Room in the output again resumes reading (D3). */
+	if (evbuffer_get_length(s->io.out) >= SMTP_OUT_MAX || s->wait != W_NONE)
+		smtp_io_pause(&s->io);
+	else if (s->io.paused)
+		smtp_io_resume(&s->io);
+	smtp_io_flush(&s->io);
+}
+
+static void
+session_io(struct smtp_io *io, int what, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	if (what & SMTP_IO_TLSREADY) {
+		tls_ready(s);
+		if (s->state == S_CLOSING)
+			return;
+	}
+	if ((what & SMTP_IO_DRAINED) && s->state == S_CLOSING) {
+		session_free(s);
+		return;
+	}
+	if ((what & SMTP_IO_DRAINED) && s->wait == W_STARTTLS) {
+		if (smtp_io_starttls(&s->io, s->l->tls) == -1) {
+			log_warnx("smtp %016llx: TLS: %s",
+			    (unsigned long long)s->id, s->io.error);
+			session_free(s);
+			return;
+		}
+		timer_set(s, params->timeout_handshake);
+		return;
+	}
+	if (what & SMTP_IO_DATAIN)
+		session_process(s);
+	if (what & SMTP_IO_CLOSED) {
+		log_debug("smtp %016llx: connection closed%s%s",
+		    (unsigned long long)s->id, io->error ? ": " : "",
+		    io->error ? io->error : "");
+		if (s->state == S_CONNECT && s->wait == W_TLS)
+			log_info("smtp %016llx: TLS handshake with %s failed: "
+			    "%s", (unsigned long long)s->id, s->addr,
+			    io->error ? io->error : "connection closed");
+		session_free(s);
+		return;
+	}
+	if ((what & SMTP_IO_DRAINED) && s->wait == W_NONE)
+		session_process(s);
+}
+
+static void
+session_timer(int fd, short ev, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	if (s->state == S_CLOSING) {
+		session_free(s);
+		return;
+	}
+	if (s->wait == W_DELAY) {
+		s->wait = W_NONE;
+		if (s->auth_result == LKA_AUTH_FAIL)
+			reply(s, "535 5.7.8 Authentication credentials "
+			    "invalid");
+		else
+			reply(s, "454 4.7.0 Temporary authentication failure");
+		if (s->auth_failures >= params->auth_failures_max) {
+			reply(s, "421 4.7.0 Too many authentication failures");
+			session_close(s, "auth failure limit");
+			return;
+		}
+		timer_set(s, params->timeout_command);
+		session_process(s);
+		return;
+	}
+	if (s->wait == W_TLS || s->wait == W_STARTTLS ||
+	    s->state == S_CONNECT) {
+		log_info("smtp %016llx: TLS handshake timeout from %s",
+		    (unsigned long long)s->id, s->addr);
+		session_free(s);
+		return;
+	}
+	reply(s, "421 4.4.2 Timeout, closing connection");
+	session_close(s, "timeout");
+}
+
+/* Answers. */
+
+static void
+answer_auth(struct smtp_session *s, int result, int64_t connector,
+    const char *name, uint64_t rcpts, uint64_t size)
+{
+	if (s->wait == W_ADDR) {
+		if (result == LKA_AUTH_OK) {
+			s->connector = connector;
+			s->by_addr = 1;
+			strlcpy(s->connector_name, name,
+			    sizeof(s->connector_name));
+			s->rcpt_max = rcpts;
+			s->size_max = size;
+			log_info("smtp %016llx: %s is connector %s by address",
+			    (unsigned long long)s->id, s->addr, name);
+		}
+		greet(s);
+		return;
+	}
+	if (result == LKA_AUTH_OK) {
+		s->connector = connector;
+		s->by_addr = 0;
+		strlcpy(s->connector_name, name, sizeof(s->connector_name));
+		s->rcpt_max = rcpts;
+		s->size_max = size;
+		s->wait = W_NONE;
+		log_info("smtp %016llx: %s authenticated as %s (connector %s)",
+		    (unsigned long long)s->id, s->addr, s->user, name);
+		reply(s, "235 2.7.0 Authentication successful");
+		session_process(s);
+		return;
+	}
+	if (result == LKA_AUTH_FAIL) {
+		s->auth_failures++;
+		smtp_client_auth_failed((struct sockaddr *)&s->ss);
+	}
+	auth_delay(s, result);
+}
+
+static void
+answer_sender(struct smtp_session *s, int result, char *why)
+{
+	int	mail = s->wait == W_MAIL;
+
+	s->wait = W_NONE;
+	clean_text(why);
+	if (result == LKA_SENDER_OK) {
+		if (mail) {
+			s->state = S_MAIL;
+			reply(s, "250 2.1.0 Ok");
+		} else
+			send_envelope(s);
+	} else if (mail) {
+		memset(&s->from, 0, sizeof(s->from));
+		if (result == LKA_SENDER_REFUSED)
+			reply(s, "550 5.7.1 Sender address rejected: %s", why);
+		else
+			reply(s, "451 4.3.0 Temporary failure, try again later");
+		log_info("smtp %016llx: MAIL from %s refused: %s",
+		    (unsigned long long)s->id, s->addr, why);
+		junk(s);
+	} else if (result == LKA_SENDER_REFUSED) {
+		char	text[600];
+
+		snprintf(text, sizeof(text), "From: header rejected: %.500s",
+		    why);
+		body_fail(s, 550, "5.7.1", text);
+	} else
+		body_fail(s, 451, "4.3.0", "Temporary failure, try again later");
+	if (s->state != S_CLOSING && s->wait == W_NONE)
+		session_process(s);
+}
+
+static void
+answer_file(struct smtp_session *s, int fd, const char *qid)
+{
+	s->wait = W_NONE;
+	s->msgfd = fd;
+	strlcpy(s->qid, qid, sizeof(s->qid));
+	body_begin(s);
+	if (s->data == NULL) {
+		session_process(s);
+		return;
+	}
+	s->state = S_BODY;
+	timer_set(s, params->timeout_data);
+	if (!s->bdat)
+		reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	session_process(s);
+}
+
+static void
+answer_refused(struct smtp_session *s, int code, char *text)
+{
+	s->wait = W_NONE;
+	clean_text(text);
+	if (s->bdat) {
+		/* The chunk is still coming: read it, then refuse. */
+		uint64_t	left = s->bdat_left;
+
+		tx_reset(s);
+		snprintf(s->bdat_err, sizeof(s->bdat_err), "%d %.100s", code,
+		    text);
+		s->bdat_left = left;
+		s->bdat_skip = 1;
+		s->bdat_resume = S_READY;
+		s->state = S_BODY;
+		session_process(s);
+		return;
+	}
+	tx_reset(s);
+	reply(s, "%d %s", code, text);
+	session_process(s);
+}
+
+static void
+answer_commit(struct smtp_session *s, int code, char *text)
+{
+	s->wait = W_NONE;
+	clean_text(text);
+	reply(s, "%d %s", code, text);
+	if (code == 250) {
+		log_info("smtp %016llx: accepted %s connector=%s from=<%s%s%s> "
+		    "nrcpt=%zu size=%llu client=%s", (unsigned long long)s->id,
+		    s->qid, s->connector_name, s->from.local,
+		    s->from.null ? "" : "@", s->from.domain, s->nrcpt,
+		    (unsigned long long)s->written, s->addr);
+		s->qid[0] = '\0';	/* stored: nothing to roll back */
+		s->junk = 0;
+	} else
+		log_info("smtp %016llx: message %s not stored: %d %s",
+		    (unsigned long long)s->id, s->qid, code, text);
+	if (code != 250)
+		s->qid[0] = '\0';	/* queue removed it */
+	tx_reset(s);
+	s->state = S_READY;
+	session_process(s);
+}
+
+int
+smtp_session_imsg(struct mproc *p, struct imsg *im)
+{
+	struct smtp_session	*s;
+	struct msg_in		 m;
+	uint64_t		 reqid, rcpts, size;
+	int64_t			 connector;
+	int			 result;
+	char			 text[1024];
+	char			 name[65];
+
+	msg_in_init(&m, im);
+	switch (im->type) {
+	case IMSG_LKA_AUTH_RESULT:
+		if (m_get_u64(&m, &reqid) == -1 ||
+		    m_get_int(&m, &result) == -1 ||
+		    m_get_i64(&m, &connector) == -1 ||
+		    m_get_string(&m, name, sizeof(name)) == -1 ||
+		    m_get_u64(&m, &rcpts) == -1 ||
+		    m_get_u64(&m, &size) == -1 || m_end(&m) == -1)
+			break;
+		s = session_find(reqid);
+		if (s != NULL && (s->wait == W_ADDR || s->wait == W_AUTH))
+			answer_auth(s, result, connector, name, rcpts, size);
+		return 1;
+	case IMSG_LKA_SENDER_RESULT:
+		if (m_get_u64(&m, &reqid) == -1 ||
+		    m_get_int(&m, &result) == -1 ||
+		    m_get_string(&m, text, sizeof(text)) == -1 ||
+		    m_end(&m) == -1)
+			break;
+		s = session_find(reqid);
+		if (s != NULL && (s->wait == W_MAIL || s->wait == W_FROM))
+			answer_sender(s, result, text);
+		return 1;
+	case IMSG_QUEUE_MESSAGE_FILE:
+		if (m_get_u64(&m, &reqid) == -1 ||
+		    m_get_string(&m, text, SMTP_QUEUE_ID_MAX + 1) == -1 ||
+		    m_end(&m) == -1) {
+			close(im->fd);
+			break;
+		}
+		s = session_find(reqid);
+		if (s != NULL && s->wait == W_FILE) {
+			answer_file(s, im->fd, text);
+			return 1;
+		}
+		/* The session went away meanwhile. */
+		close(im->fd);
+		{
+			struct msg_out	out;
+
+			msg_out_init(&out);
+			m_add_string(&out, text);
+			mproc_send(p, IMSG_SMTP_MESSAGE_ROLLBACK, 0, -1, &out);
+		}
+		return 1;
+	case IMSG_QUEUE_MESSAGE_REFUSED:
+		if (m_get_u64(&m, &reqid) == -1 ||
+		    m_get_int(&m, &result) == -1 ||
+		    m_get_string(&m, text, sizeof(text)) == -1 ||
+		    m_end(&m) == -1)
+			break;
+		s = session_find(reqid);
+		if (s != NULL && s->wait == W_FILE)
+			answer_refused(s, result, text);
+		return 1;
+	case IMSG_QUEUE_MESSAGE_COMMITTED:
+		if (m_get_u64(&m, &reqid) == -1 ||
+		    m_get_int(&m, &result) == -1 ||
+		    m_get_string(&m, text, sizeof(text)) == -1 ||
+		    m_end(&m) == -1)
+			break;
+		s = session_find(reqid);
+		if (s != NULL && s->wait == W_COMMIT)
+			answer_commit(s, result, text);
+		return 1;
+	default:
+		return 0;
+	}
+	mproc_malformed(p, im, &m);
+	return 1;
+}
