@@ -556,6 +556,85 @@ test_header_from(void **state)
 	}
 }
 
+/*
+ * The end of the header, where the session inserts Date: and Message-ID:
+ * when they are missing: the feed stops right after the empty line, with
+ * its CRLF as the last two octets written, in every way of cutting the
+ * input.  "@" in want marks where the insertion must land.
+ */
+static const struct {
+	const char	*in;
+	int		 bdat;
+	const char	*want;		/* stored text with "@" at the end */
+} header_end_rows[] = {
+	{ "A: b\r\nC: d\r\n\r\nbody\r\n.\r\n", 0,
+	    "A: b\r\nC: d\r\n@\r\nbody\r\n" },
+	{ "\r\nbody only\r\n.\r\n", 0, "@\r\nbody only\r\n" },
+	{ "A: b\r\n continued\r\n\r\n\r\n.\r\n", 0,
+	    "A: b\r\n continued\r\n@\r\n\r\n" },
+	{ "A: b\r\n\r\n..dot\r\n.\r\n", 0, "A: b\r\n@\r\n.dot\r\n" },
+	{ "A: b\r\n\r\n", 1, "A: b\r\n@\r\n" },
+	{ "A: b\r\n\r\n\r\n.\r\n", 1, "A: b\r\n@\r\n\r\n.\r\n" },
+	/* No empty line: no insertion point from the framer. */
+	{ "A: b\r\nC: d\r\n.\r\n", 0, "A: b\r\nC: d\r\n" },
+	/* A header line starting with CR that is not the end (bare CR). */
+	{ "A: b\r\n\rX: y\r\n\r\nz\r\n.\r\n", 0,
+	    "A: b\r\n\rX: y\r\n\r\nz\r\n" },
+};
+
+static void
+test_header_end(void **state)
+{
+	struct smtp_data	 d;
+	uint8_t			 out[256];
+	char			 got[512];
+	size_t			 i, pos, len, n, w, g, step;
+	int			 mode;
+
+	for (i = 0; i < sizeof(header_end_rows) / sizeof(header_end_rows[0]);
+	    i++) {
+		for (mode = 0; mode < 2; mode++) {
+			const char	*in = header_end_rows[i].in;
+			int		 ends = 0;
+
+			len = strlen(in);
+			smtp_data_init(&d, 1000, header_end_rows[i].bdat);
+			g = 0;
+			for (pos = 0; pos < len; pos += n) {
+				step = mode ? 1 : len - pos;
+				n = smtp_data_feed(&d, (const uint8_t *)in + pos,
+				    step, out, sizeof(out), &w);
+				if (smtp_data_header_ended(&d)) {
+					if (w < 2 || out[w - 2] != '\r' ||
+					    out[w - 1] != '\n')
+						fail_msg("row %zu: no CRLF at the "
+						    "end", i);
+					memcpy(got + g, out, w - 2);
+					g += w - 2;
+					got[g++] = '@';
+					memcpy(got + g, "\r\n", 2);
+					g += 2;
+					ends++;
+				} else {
+					memcpy(got + g, out, w);
+					g += w;
+				}
+				if (n == 0 || smtp_data_done(&d))
+					break;
+			}
+			if (header_end_rows[i].bdat)
+				smtp_data_bdat_end(&d);
+			got[g] = '\0';
+			if (ends > 1)
+				fail_msg("row %zu: header ended %d times", i,
+				    ends);
+			if (strcmp(got, header_end_rows[i].want) != 0)
+				fail_msg("row %zu (%s): got \"%s\"", i,
+				    mode ? "bytes" : "whole", got);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -565,6 +644,7 @@ main(void)
 		cmocka_unit_test(test_header_facts),
 		cmocka_unit_test(test_header_from_too_long),
 		cmocka_unit_test(test_header_from),
+		cmocka_unit_test(test_header_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
