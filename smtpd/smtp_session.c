@@ -110,6 +110,7 @@ struct smtp_session {
 	int			 rcpt_refused;
 	int			 bdat;		/* message by BDAT chunks */
 	uint64_t		 bdat_left;	/* octets of this chunk */
+	uint64_t		 bdat_chunk;	/* its size, for the reply */
 	int			 bdat_last;
 	int			 bdat_skip;	/* chunk to read and refuse */
 	int			 bdat_resume;	/* state after a refused chunk */
@@ -782,7 +783,7 @@ body_input(struct smtp_session *s)
 		return;
 	}
 	reply(s, "250 2.0.0 %llu octets received",
-	    (unsigned long long)s->data->size);
+	    (unsigned long long)s->bdat_chunk);
 	s->state = S_BDAT;
 	timer_set(s, params->timeout_data);
 }
@@ -1131,6 +1132,7 @@ cmd_bdat(struct smtp_session *s, const char *args)
 		refuse = "551 5.7.1 Null BDAT chunk without LAST";
 
 	s->bdat_left = n;
+	s->bdat_chunk = n;
 	s->bdat_last = last;
 	if (refuse != NULL) {
 		/* The reply waits until the chunk is read. */
