@@ -28,7 +28,7 @@ HDRS =		$(wildcard smtpd/*.h lka/*.h queue/*.h mta/*.h control/*.h)
 PY =		/usr/bin/python3
 
 .PHONY: all deps deps-test deps-fuzz users run check unit unit-asan \
-	integration install bench fuzz clean lint-man
+	integration integration-asan install bench fuzz clean lint-man
 
 all: $(BUILD)/sendgated $(BUILD)/sendgatectl
 
@@ -91,6 +91,16 @@ integration: all
 	cd regress/integration && SENDGATE_BUILD=$(CURDIR)/$(BUILD) \
 	    $(PY) -m pytest -q -p no:cacheprovider .
 
+# The SMTP tests again against the ASan/UBSan daemon: any sanitizer report
+# in a relay's log fails the test (seccomp logs instead of killing there).
+integration-asan:
+	$(MAKE) SAN=1 all
+	sh mk/users.sh
+	cd regress/integration && SENDGATE_BUILD=$(CURDIR)/build-asan \
+	    SENDGATE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0 \
+	    $(PY) -m pytest -q -p no:cacheprovider test_submission.py \
+	    test_smtp_*.py test_durability.py
+
 # The fuzz corpora are replayed with gcc as regression tests (no clang).
 check: deps-test
 	$(MAKE) all lint-man
@@ -98,6 +108,7 @@ check: deps-test
 	$(MAKE) unit-asan
 	$(MAKE) -C regress/fuzz replay
 	$(MAKE) integration
+	$(MAKE) integration-asan
 
 lint-man:
 	mandoc -Tlint -Wwarning smtpd/sendgated.8 smtpd/sendgated.conf.5 \
@@ -131,3 +142,14 @@ fuzz: deps-fuzz
 
 clean:
 	rm -rf build build-asan regress/fuzz/build
+
+# The SMTP load generator of the submission benchmark (regress/bench).
+.PHONY: bench-tools
+bench-tools: $(BUILD)/smtpload
+bench: bench-tools
+$(BUILD)/smtpload: regress/bench/smtpload.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
+	    $(shell $(PKG_CONFIG) --cflags libssl libcrypto) $(ALL_LDFLAGS) \
+	    -o $@ regress/bench/smtpload.c \
+	    $(shell $(PKG_CONFIG) --libs libssl libcrypto) -lpthread
