@@ -2,9 +2,11 @@
 domain is verified, SMTP clients on its two listeners, and a look into
 the queue directory."""
 
+import base64
 import json
 import os
 import smtplib
+import socket
 import ssl
 import time
 
@@ -112,10 +114,12 @@ class RawSession:
         s.send(b"NOOP\\r\\nNOOP\\r\\n"); s.replies(2)
     """
 
-    def __init__(self, relay, smtps=False, timeout=10, banner=True):
+    def __init__(self, relay, smtps=False, timeout=10, banner=True,
+                 port=None):
         self.timeout = timeout
         self.buf = b""
-        port = relay.ports[1] if smtps else relay.ports[0]
+        if port is None:
+            port = relay.ports[1] if smtps else relay.ports[0]
         self.sock = socket.create_connection(("127.0.0.1", port),
                                              timeout=timeout)
         if smtps:
