@@ -50,6 +50,7 @@ queue_main(struct sendgated_conf *conf, const struct child_opts *o)
 	if (queue_store_open(dirfd) == -1)
 		fatal("queue: cannot open the spool %s", conf->queue_dir);
 	close(dirfd);
+	queue_smtp_init();
 	child_ready();
 	child_run();
 }

@@ -19,5 +19,6 @@ int	queue_smtp_imsg(struct mproc *, struct imsg *);
 
 /* queue_ctl.c: sendgatectl commands answered by the queue */
 void	queue_ctl_command(struct mproc *, struct imsg *);
+void	queue_smtp_init(void);
 
 #endif

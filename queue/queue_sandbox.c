@@ -16,6 +16,8 @@ const struct sandbox_rule queue_sandbox_rules[] = {
 	SANDBOX_ALLOW(renameat),
 	SANDBOX_ALLOW(renameat2),
 	SANDBOX_ALLOW(fsync),
+	/* one sync of the queue's file system per batch of commits */
+	SANDBOX_ALLOW(syncfs),
 	/* readdir: getdents64, and lseek when a directory is reread */
 	SANDBOX_ALLOW(getdents64),
 	SANDBOX_ALLOW(lseek),

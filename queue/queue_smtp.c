@@ -16,6 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event.h>
+
+#include "child.h"
 #include "envelope.h"
 #include "log.h"
 #include "mproc.h"
@@ -26,15 +29,30 @@
 /* A message between CREATE and COMMIT or ROLLBACK. */
 struct queue_msg {
 	TAILQ_ENTRY(queue_msg)	 entry;
+	TAILQ_ENTRY(queue_msg)	 batch;		/* while committing */
 	char			 id[ENVELOPE_ID_LEN + 1];
 	int			 rfd;		/* read-only, for commit */
 	int			 has_env;
+	int			 committing;
+	uint64_t		 reqid;
+	uint64_t		 size;
+	struct mproc		*peer;
 	struct envelope		 env;
 };
 
 static TAILQ_HEAD(, queue_msg)	queue_msgs =
     TAILQ_HEAD_INITIALIZER(queue_msgs);
 static size_t			queue_nmsgs;
+
+/*
+ * Group commit: the COMMITs that arrive together (in one read from smtp,
+ * or while the previous batch was syncing) are made durable together,
+ * with two syncs for the whole batch (see queue_store_sync).
+ */
+static TAILQ_HEAD(, queue_msg)	queue_batch =
+    TAILQ_HEAD_INITIALIZER(queue_batch);
+static struct event		queue_batch_ev;
+static int			queue_batch_armed;
 
 static struct queue_msg *
 queue_msg_find(const char *id)
@@ -192,7 +210,7 @@ queue_rcpt(struct mproc *p, struct imsg *im)
 	    m_end(&m) == -1)
 		goto bad;
 	if ((q = queue_msg_find(id)) == NULL || !q->has_env ||
-	    q->env.nrcpt == ENVELOPE_RCPT_MAX || notify < 0 ||
+	    q->committing || q->env.nrcpt == ENVELOPE_RCPT_MAX || notify < 0 ||
 	    notify > ENVELOPE_NOTIFY_MAX)
 		goto bad;
 	if (envelope_rcpt_add(&q->env, rcpt, strlen(rcpt), notify, type,
@@ -208,41 +226,98 @@ queue_commit(struct mproc *p, struct imsg *im)
 {
 	struct queue_msg	*q;
 	struct msg_in		 m;
-	struct msg_out		 o;
-	char			 id[ENVELOPE_ID_LEN + 1], text[128];
-	const char		*why;
+	char			 id[ENVELOPE_ID_LEN + 1];
 	uint64_t		 reqid, size;
-	int			 code;
 
 	msg_in_init(&m, im);
 	if (m_get_u64(&m, &reqid) == -1 ||
 	    m_get_string(&m, id, sizeof(id)) == -1 ||
 	    m_get_u64(&m, &size) == -1 || m_end(&m) == -1 ||
 	    (q = queue_msg_find(id)) == NULL || !q->has_env ||
-	    q->env.nrcpt == 0) {
+	    q->committing || q->env.nrcpt == 0) {
 		mproc_malformed(p, im, &m);
 		return;
 	}
-	code = queue_store_commit(q->id, q->rfd, &q->env, size, &why);
-	q->rfd = -1;
+	q->committing = 1;
+	q->reqid = reqid;
+	q->size = size;
+	q->peer = p;
+	TAILQ_INSERT_TAIL(&queue_batch, q, batch);
+	if (!queue_batch_armed) {
+		/* Runs once the messages already read are handled. */
+		event_active(&queue_batch_ev, EV_TIMEOUT, 1);
+		queue_batch_armed = 1;
+	}
+}
+
+static void
+queue_answer(struct queue_msg *q, int code, const char *why)
+{
+	struct msg_out		 o;
+	char			 text[128];
+
 	if (code == 250) {
 		log_info("queued %s connector=%s from=<%s> nrcpt=%zu "
 		    "size=%" PRIu64, q->id, envelope_cstr(&q->env.connector),
-		    envelope_cstr(&q->env.sender), q->env.nrcpt, size);
+		    envelope_cstr(&q->env.sender), q->env.nrcpt, q->size);
 		snprintf(text, sizeof(text), "2.0.0 Ok: queued as %s", q->id);
 	} else {
 		log_warnx("queue: %s: not stored: %d %s", q->id, code, why);
 		snprintf(text, sizeof(text), "%s", why);
 	}
-	queue_msg_free(q);
 	msg_out_init(&o);
-	m_add_u64(&o, reqid);
+	m_add_u64(&o, q->reqid);
 	m_add_int(&o, code);
 	m_add_string(&o, text);
-	mproc_send(p, IMSG_QUEUE_MESSAGE_COMMITTED, 0, -1, &o);
+	mproc_send(q->peer, IMSG_QUEUE_MESSAGE_COMMITTED, 0, -1, &o);
+	TAILQ_REMOVE(&queue_batch, q, batch);
+	queue_msg_free(q);
 }
 
-/* smtp may roll back before or after the envelope, or twice: all fine. */
+static void
+queue_batch_run(int fd, short ev, void *arg)
+{
+	struct queue_msg	*q, *next;
+	const char		*why;
+	int			 code;
+
+	queue_batch_armed = 0;
+	TAILQ_FOREACH_SAFE(q, &queue_batch, batch, next) {
+		code = queue_store_prepare(q->id, q->rfd, &q->env, q->size,
+		    &why);
+		q->rfd = -1;
+		if (code != 250)
+			queue_answer(q, code, why);
+	}
+	if (TAILQ_EMPTY(&queue_batch))
+		return;
+	if ((code = queue_store_sync(&why)) == 250) {
+		TAILQ_FOREACH_SAFE(q, &queue_batch, batch, next)
+			if ((code = queue_store_publish(q->id, &why)) != 250)
+				queue_answer(q, code, why);
+		if (TAILQ_EMPTY(&queue_batch))
+			return;
+		code = queue_store_sync(&why);
+	}
+	while ((q = TAILQ_FIRST(&queue_batch)) != NULL) {
+		if (code != 250)
+			queue_store_discard(q->id);
+		queue_answer(q, code, code == 250 ? "" : why);
+	}
+}
+
+void
+queue_smtp_init(void)
+{
+	event_assign(&queue_batch_ev, child_base(), -1, 0, queue_batch_run,
+	    NULL);
+}
+
+/*
+ * smtp may roll back before or after the envelope, or twice: all fine.
+ * A message already handed to commit is not rolled back: the commit
+ * goes on (smtp's session may be gone; its client retries).
+ */
 static void
 queue_rollback(struct mproc *p, struct imsg *im)
 {
@@ -255,7 +330,7 @@ queue_rollback(struct mproc *p, struct imsg *im)
 		mproc_malformed(p, im, &m);
 		return;
 	}
-	if ((q = queue_msg_find(id)) == NULL)
+	if ((q = queue_msg_find(id)) == NULL || q->committing)
 		return;
 	queue_store_rollback(q->id, q->rfd);
 	log_debug("queue: %s: rolled back", q->id);

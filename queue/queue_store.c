@@ -1,8 +1,10 @@
 /*
  * The on-disk queue (see queue_store.h).  The order of operations is the
  * promise of SECURITY.md section 5: nothing is acknowledged before body,
- * envelope and both directories are on disk, a failed fsync is never
- * retried, and a failure leaves no file of the message behind.
+ * envelope and both directories are on disk, a failed sync is never
+ * retried, and a failure leaves no file of the message behind.  Syncing
+ * is by file system (syncfs), once per batch of messages: see
+ * queue_store_sync.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -438,15 +440,14 @@ store_write_env(const char *name, const struct envelope *e)
 }
 
 int
-queue_store_commit(const char *id, int rfd, struct envelope *e,
+queue_store_prepare(const char *id, int rfd, struct envelope *e,
     uint64_t size, const char **text)
 {
 	struct stat	 st;
-	char		 env[NAME_MAX_LEN + 1], msg[NAME_MAX_LEN + 1];
+	char		 env[NAME_MAX_LEN + 1];
 	const char	*step;
 
 	store_name(env, id, ".env");
-	store_name(msg, id, ".msg");
 	step = "fstat";
 	if (fstat(rfd, &st) == -1)
 		goto fail;
@@ -457,27 +458,10 @@ queue_store_commit(const char *id, int rfd, struct envelope *e,
 		step = NULL;
 		goto fail;
 	}
-	/* Once: a failed fsync may have dropped the pages (fsyncgate). */
-	step = "fsync body";
-	if (fsync(rfd) == -1)
-		goto fail;
 	strlcpy(e->id, id, sizeof(e->id));
 	e->size = size;
 	step = "envelope";
 	if (store_write_env(env, e) == -1)
-		goto fail;
-	step = "rename body";
-	if (renameat(store.incoming, id, store.queue, msg) == -1)
-		goto fail;
-	/* The commit point: the envelope's arrival in queue/. */
-	step = "rename envelope";
-	if (renameat(store.incoming, env, store.queue, env) == -1)
-		goto fail;
-	step = "fsync queue/";
-	if (fsync(store.queue) == -1)
-		goto fail;
-	step = "fsync incoming/";
-	if (fsync(store.incoming) == -1)
 		goto fail;
 	close(rfd);
 	*text = "";
@@ -488,6 +472,72 @@ fail:
 	close(rfd);
 	store_remove(id);
 	return store_errcode(errno, text);
+}
+
+/*
+ * One syncfs for every message of a batch: it writes back all their
+ * bodies and envelopes (or, after publishing, the directory entries) and
+ * waits for the journal commit and the disk's cache flush, and since
+ * Linux 5.8 it reports any writeback error on the file system since the
+ * queue was opened.  One call instead of four fsyncs per message is what
+ * lets concurrent sessions share the cost of durability.  Never retried:
+ * after a failure the caller fails the whole batch.
+ */
+int
+queue_store_sync(const char **text)
+{
+	if (syncfs(store.queue) == -1) {
+		log_warn("queue: syncfs");
+		return store_errcode(errno, text);
+	}
+	*text = "";
+	return 250;
+}
+
+/* The commit point: the envelope's arrival in queue/, after the body. */
+int
+queue_store_publish(const char *id, const char **text)
+{
+	char		 env[NAME_MAX_LEN + 1], msg[NAME_MAX_LEN + 1];
+	const char	*step;
+
+	store_name(env, id, ".env");
+	store_name(msg, id, ".msg");
+	step = "rename body";
+	if (renameat(store.incoming, id, store.queue, msg) == -1)
+		goto fail;
+	step = "rename envelope";
+	if (renameat(store.incoming, env, store.queue, env) == -1)
+		goto fail;
+	*text = "";
+	return 250;
+fail:
+	log_warn("queue: %s: %s", id, step);
+	store_remove(id);
+	return store_errcode(errno, text);
+}
+
+void
+queue_store_discard(const char *id)
+{
+	store_remove(id);
+}
+
+int
+queue_store_commit(const char *id, int rfd, struct envelope *e,
+    uint64_t size, const char **text)
+{
+	int	code;
+
+	if ((code = queue_store_prepare(id, rfd, e, size, text)) != 250)
+		return code;
+	if ((code = queue_store_sync(text)) != 250 ||
+	    (code = queue_store_publish(id, text)) != 250 ||
+	    (code = queue_store_sync(text)) != 250) {
+		store_remove(id);
+		return code;
+	}
+	return 250;
 }
 
 void

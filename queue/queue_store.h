@@ -43,12 +43,22 @@ void	queue_store_close(void);
 int	queue_store_create(char *, int *, int *, const char **);
 
 /*
- * Make the message durable: the body must hold size octets; fsync(body),
- * envelope to incoming/<id>.env, fsync(env), rename both into queue/,
- * fsync of queue/ and incoming/.  e->id and e->size are set here.
- * Returns 250, or 451, 452, 552 with every file of the message removed.
- * rfd is closed in every case.
+ * A commit in four steps, so that a batch of messages shares the syncs:
+ * prepare each (the body must hold size octets; the envelope is written
+ * to incoming/<id>.env; e->id and e->size are set; rfd is closed), sync,
+ * publish each (rename body, then envelope, into queue/), sync again.
+ * Only after the second sync is a message durable.  Each returns 250, or
+ * 451, 452 (no space), 552 (too big) with *text set; prepare and publish
+ * remove the message's files on failure, and after a failed sync the
+ * caller discards every message of the batch.
  */
+int	queue_store_prepare(const char *, int, struct envelope *, uint64_t,
+	    const char **);
+int	queue_store_sync(const char **);
+int	queue_store_publish(const char *, const char **);
+void	queue_store_discard(const char *);
+
+/* The four steps for one message. */
 int	queue_store_commit(const char *, int, struct envelope *, uint64_t,
 	    const char **);
 

@@ -412,6 +412,9 @@ tx_reset(struct smtp_session *s)
 static void
 session_free(struct smtp_session *s)
 {
+	/* A message being committed is the queue's now: no rollback. */
+	if (s->wait == W_COMMIT)
+		s->qid[0] = '\0';
 	tx_reset(s);
 	smtp_auth_clear(&s->auth);
 	evtimer_del(&s->timer);

@@ -37,7 +37,7 @@ def test_250_is_written_after_body_envelope_and_directories_are_synced(
     # The whole daemon under strace -f: one file, one line per call with
     # its pid and time; imsg payloads visible with -s.
     relay.start_cmd = ["strace", "-f", "-ttt", "-s", "256", "-o", trace,
-                       "-e", "trace=fsync,fdatasync,rename,renameat,"
+                       "-e", "trace=fsync,fdatasync,syncfs,rename,renameat,"
                        "renameat2,openat,sendmsg,recvmsg,write,writev"]
     relay, user, password = sending_relay(relay_factory, relay=relay)
     code, text = submit(relay, user, password)
@@ -54,20 +54,24 @@ def test_250_is_written_after_body_envelope_and_directories_are_synced(
         return [(float(t), c) for p, t, c in lines if p == pid]
 
     q = calls(qpid)
-    # queue: fsync of the body, the envelope written and fsynced, both
-    # renamed into queue/, the directories fsynced, then the answer.
+    # queue: the envelope written beside the body, one sync of the file
+    # system (bodies and envelopes of the batch), both renamed into
+    # queue/ (the envelope last: the commit point), a second sync (the
+    # directory entries), and only then the answer to smtp.
     (t_answer,) = [t for t, c in q if c.startswith("sendmsg(")
                    and f"queued as {qid}" in c]
     (t_created,) = [t for t, c in q if c.startswith("openat(")
                     and f'"{qid}"' in c and "O_CREAT" in c]
+    (t_env,) = [t for t, c in q if c.startswith("openat(")
+                and f'"{qid}.env"' in c and "O_CREAT" in c]
     renames = [t for t, c in q if c.startswith("rename") and qid in c]
-    fsyncs = [t for t, c in q if c.startswith("fsync(")
-              and t_created < t < t_answer]
+    syncs = [t for t, c in q if c.startswith(("syncfs(", "fsync("))
+             and t_env < t < t_answer]
     assert len(renames) == 2, renames
-    assert len(fsyncs) >= 4, fsyncs     # body, envelope, queue/, incoming/
-    assert [t for t in fsyncs if t < renames[0]][:2], "no fsync before rename"
-    assert [t for t in fsyncs if t > renames[-1]], "no directory fsync"
-    assert max(renames) < t_answer
+    assert [t for t in syncs if t < renames[0]], "no sync before rename"
+    assert [t for t in syncs if t > renames[-1]], "no sync after rename"
+    assert t_created < t_env < renames[0] < renames[1] < t_answer
+    fsyncs = syncs
 
     # smtp: the answer arrives, and only then is anything written to the
     # client (the reply is encrypted, so it is the next write after it).
