@@ -625,7 +625,7 @@ check_from(struct smtp_session *s)
 	struct smtp_data_err	 err;
 	struct msg_out		 m;
 	char			 dom[PROTO_DOMAINS_MAX][SMTP_DATA_DOMAIN_SIZE];
-	int			 n, ns = 0, i;
+	int			 n, ns = 0, i, k;
 
 	if (d->from_count == 0) {
 		body_fail(s, 550, "5.6.0", "Message has no From: field");
@@ -656,11 +656,22 @@ check_from(struct smtp_session *s)
 		    "From: with several mailboxes needs a Sender: field");
 		return;
 	}
+	/*
+	 * The envelope sender's domain was allowed at MAIL moments ago;
+	 * lka is asked only about the others (usually none).
+	 */
+	for (i = 0, k = 0; i < n + ns; i++)
+		if (s->from.null || strcasecmp(dom[i], s->from.domain) != 0)
+			memmove(dom[k++], dom[i], sizeof(dom[i]));
+	if (k == 0) {
+		send_envelope(s);
+		return;
+	}
 	msg_out_init(&m);
 	m_add_u64(&m, s->id);
 	m_add_i64(&m, s->connector);
-	m_add_u32(&m, n + ns);
-	for (i = 0; i < n + ns; i++)
+	m_add_u32(&m, k);
+	for (i = 0; i < k; i++)
 		m_add_string(&m, dom[i]);
 	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_SENDER_CHECK, 0, -1, &m);
 	s->wait = W_FROM;
