@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Write the seed corpora of the dns_parse, spf, dkim_record and config
-fuzz targets (their input layouts are in the comments of fuzz_NAME.c).
+"""Write the seed corpora of the dns_parse, spf, dkim_record, config,
+smtp_parse, smtp_data, smtp_auth and envelope fuzz targets (their input
+layouts are in the comments of fuzz_NAME.c).
 
     python3 seeds.py        from regress/fuzz: rewrites corpus/NAME/*
 
@@ -227,6 +228,176 @@ $undefined
 """,
 }
 
+# smtp_parse: a control byte (parser in bits 0-2, SMTPUTF8 in bit 3,
+# xtext output size index in bits 4-7), then the line.
+P_VERB, P_MAIL, P_RCPT, P_HELO, P_BDAT, P_XTEXT, P_UTF8 = range(7)
+UTF8_OK = 8
+
+
+def sp(parser, line, flags=0):
+    return bytes([parser | flags]) + line
+
+
+SMTP_PARSE = {
+    "verb_mail": sp(P_VERB, b"MAIL FROM:<a@example.com> SIZE=100"),
+    "verb_starttls_lower": sp(P_VERB, b"starttls"),
+    "verb_nul_inside": sp(P_VERB, b"RCPT TO:<a@b>\0DATA"),
+    "verb_bare_lf": sp(P_VERB, b"NOOP\nQUIT"),
+    "verb_unknown": sp(P_VERB, b"XCLIENT ADDR=1.2.3.4"),
+    "mail_params": sp(P_MAIL, b"FROM:<user@example.com> SIZE=12345 "
+                      b"BODY=8BITMIME RET=HDRS ENVID=QQ+2B123 AUTH=<>"),
+    "mail_null": sp(P_MAIL, b"FROM:<>"),
+    "mail_space_route": sp(P_MAIL, b"FROM: <@relay.example,@b.example:"
+                           b"\"quoted \\\" local\"@[IPv6:2001:db8::1]>"),
+    "mail_utf8": sp(P_MAIL, "FROM:<j\u00f6rg@b\u00fccher.example> "
+                    "SMTPUTF8".encode(), UTF8_OK),
+    "mail_utf8_not_allowed": sp(P_MAIL, "FROM:<j\u00f6rg@example.com> "
+                                "SMTPUTF8".encode()),
+    "mail_envid_ctl": sp(P_MAIL, b"FROM:<a@b.example> ENVID=x+0D+0Ay"),
+    "mail_size_overflow": sp(P_MAIL, b"FROM:<a@b.example> "
+                             b"SIZE=99999999999999999999999"),
+    "rcpt_dsn": sp(P_RCPT, b"TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE"
+                   b" ORCPT=rfc822;bob+40example.org"),
+    "rcpt_postmaster": sp(P_RCPT, b"TO:<Postmaster>"),
+    "rcpt_literal": sp(P_RCPT, b"TO:<x@[192.0.2.1]> NOTIFY=NEVER"),
+    "rcpt_utf8": sp(P_RCPT, "TO:<\u00e9@\u00e9xample.com> NOTIFY=DELAY "
+                    "ORCPT=utf-8;e+40example.com".encode(), UTF8_OK),
+    "rcpt_utf8_raw_orcpt": sp(P_RCPT, "TO:<\u00e9@example.com> "
+                              "ORCPT=utf-8;\u00e9+40example.com".encode(),
+                              UTF8_OK),
+    "rcpt_null": sp(P_RCPT, b"TO:<>"),
+    "helo_domain": sp(P_HELO, b"mail_host.corp.local  "),
+    "helo_literal": sp(P_HELO, b"[IPv6:::1]"),
+    "bdat_last": sp(P_BDAT, b"1048576 last"),
+    "bdat_overflow": sp(P_BDAT, b"18446744073709551616"),
+    "xtext_small_out": sp(P_XTEXT | 4 << 4, b"ab+2Bcd+3D"),
+    "xtext_envid_size": sp(P_XTEXT | 10 << 4, b"A" * 100),
+    "xtext_lower_hex": sp(P_XTEXT | 15 << 4, b"x+2by+7F"),
+    "utf8_mixed": sp(P_UTF8, "a\u00e9\u20ac\U0001f600".encode()),
+    "utf8_surrogate_overlong": sp(P_UTF8, b"\xed\xa0\x80\xc0\xaf"
+                                  b"\xf4\x90\x80\x80"),
+}
+
+# smtp_data: BDAT bit and feeding pattern (bits 1-3), size_max big-endian,
+# then the text.
+DATA_MODE, BDAT_MODE = 0, 1
+WHOLE, BYTES, CHUNKS, SMALL_OUT, CHUNKS_SMALL_OUT = range(5)
+
+
+def sd(mode, pattern, size_max, text):
+    return bytes([mode | pattern << 1]) + size_max.to_bytes(2, "big") + text
+
+
+MSG = (b"Received: from a by b; Thu, 26 Nov 2026 09:00:00 +0000\r\n"
+       b"From: Alice <alice@example.com>\r\n"
+       b"To: bob@example.org\r\n"
+       b"Subject: test\r\n"
+       b"\r\n"
+       b"Hello\r\n"
+       b"..leading dot\r\n"
+       b".\r\n")
+SMTP_DATA = {
+    "data_whole": sd(DATA_MODE, WHOLE, 65535, MSG),
+    "data_bytes": sd(DATA_MODE, BYTES, 65535, MSG + b"QUIT\r\n"),
+    "data_small_out": sd(DATA_MODE, SMALL_OUT, 65535, MSG),
+    "data_over_size": sd(DATA_MODE, CHUNKS, 40, MSG),
+    "data_empty": sd(DATA_MODE, WHOLE, 100, b".\r\n"),
+    "data_no_header": sd(DATA_MODE, CHUNKS_SMALL_OUT, 1000,
+                         b"\r\nbody\r\n.\r\n"),
+    # SECURITY.md F1: none of these ends the message.
+    "smuggle_lf_dot_lf": sd(DATA_MODE, WHOLE, 65535,
+                            b"Subject: x\r\n\r\nbody\n.\nMAIL FROM:<e@v>"
+                            b"\r\n.\r\n"),
+    "smuggle_lf_dot_crlf": sd(DATA_MODE, BYTES, 65535,
+                              b"Subject: x\r\n\r\nbody\n.\r\nRCPT TO:<v@x>"
+                              b"\r\n.\r\n"),
+    "smuggle_cr_dot_cr": sd(DATA_MODE, CHUNKS, 65535,
+                            b"Subject: x\r\n\r\nbody\r.\rDATA\r\n.\r\n"),
+    "smuggle_crlf_dot_lf": sd(DATA_MODE, SMALL_OUT, 65535,
+                              b"Subject: x\r\n\r\nbody\r\n.\nQUIT"
+                              b"\r\n.\r\n"),
+    "smuggle_crlf_dot_cr": sd(DATA_MODE, CHUNKS_SMALL_OUT, 65535,
+                              b"Subject: x\r\n\r\nbody\r\n.\rQUIT"
+                              b"\r\n.\r\n"),
+    "smuggle_nul_dot": sd(DATA_MODE, WHOLE, 65535,
+                          b"Subject: x\r\n\r\nbody\r\n\0.\r\n.\r\n"),
+    "long_line_folded_header": sd(DATA_MODE, CHUNKS, 65535,
+                                  b"From: a@b.example\r\n\tc\r\n"
+                                  b"X: " + b"y" * 1000 + b"\r\n\r\n"
+                                  b".\r\n"),
+    "bdat_whole": sd(BDAT_MODE, WHOLE, 65535, MSG[:-3]),
+    "bdat_dots_chunks": sd(BDAT_MODE, CHUNKS, 65535,
+                           b"Subject: x\r\n\r\n.\r\n..\r\n.\n"),
+    "bdat_over_size": sd(BDAT_MODE, SMALL_OUT, 10, MSG),
+    "bdat_held_cr_at_end": sd(BDAT_MODE, BYTES, 65535,
+                              b"Subject: x\r\n\r"),
+}
+
+# smtp_auth: LF-separated lines, the AUTH arguments first.
+def b64(s):
+    return base64.b64encode(s)
+
+
+SMTP_AUTH = {
+    "plain_initial": b"PLAIN " + b64(b"\0alice\0s3cret"),
+    "plain_challenge": b"PLAIN\n" + b64(b"alice\0alice\0s3cret"),
+    "plain_other_authzid": b"plain " + b64(b"root\0alice\0s3cret"),
+    "plain_three_nuls": b"PLAIN " + b64(b"\0alice\0s3c\0ret"),
+    "plain_empty_ir": b"PLAIN =\n" + b64(b"\0a\0b"),
+    "login": b"LOGIN\n" + b64(b"alice") + b"\n" + b64(b"s3cret"),
+    "login_initial": b"login " + b64(b"alice") + b"\n" +
+    b64("p\u00e4ss".encode()) + b"\n" + b64(b"extra"),
+    "login_cancel": b"LOGIN\n" + b64(b"alice") + b"\n*",
+    "login_crlf_user": b"LOGIN\n" + b64(b"alice\r\nMAIL FROM:<x@y>"),
+    "bad_base64": b"PLAIN\nAGFsaWNlAHMzY3JldA=\nAGFsaWNlAHMzY3JldA==",
+    "unknown_mech": b"CRAM-MD5\n" + b64(b"x"),
+    "stray_space": b"PLAIN ",
+    "long_password": b"PLAIN " + b64(b"\0alice\0" + b"p" * 257),
+}
+
+# envelope: records as queue/envelope.h describes them, written by hand.
+def rec(tag, value):
+    return tag + b" " + str(len(value)).encode() + b":" + value + b"\n"
+
+
+def envelope(rcpts, sender=b"alice@example.com", extra=None):
+    out = rec(b"version", b"1") + rec(b"id", b"0123456789abcdef")
+    fields = [(b"sender", sender), (b"body", b"2"), (b"smtputf8", b"0"),
+              (b"ret", b"1"), (b"envid", b"QQ+123"),
+              (b"connector-id", b"7"), (b"connector", b"submission"),
+              (b"auth-user", b"alice"), (b"client-addr", b"192.0.2.1"),
+              (b"client-name", b"[192.0.2.1]"),
+              (b"tls", b"TLSv1.3 TLS_AES_256_GCM_SHA384"),
+              (b"time", b"1795683600"), (b"size", b"1234")]
+    for tag, value in fields:
+        out += rec(tag, (extra or {}).get(tag, value))
+    out += rec(b"nrcpt", str(len(rcpts)).encode())
+    for addr, notify, otype, orcpt in rcpts:
+        out += (rec(b"rcpt", addr) + rec(b"notify", notify) +
+                rec(b"orcpt-type", otype) + rec(b"orcpt", orcpt))
+    return out + rec(b"end", b"")
+
+
+ENVELOPE = {
+    "one_rcpt": envelope([(b"bob@example.org", b"6", b"rfc822",
+                           b"bob@example.org")]),
+    "bytes_in_values": envelope([(b"a\nrcpt 3:x@y\n", b"0", b"", b""),
+                                 (b"\0\r\n", b"15", b"utf-8", b"\xc3\xa9")],
+                                sender=b"x\nend 0:\n",
+                                extra={b"client-name": b"h\r\nelo\0"}),
+    "null_sender_big_ints": envelope(
+        [(b"postmaster", b"1", b"", b"")], sender=b"",
+        extra={b"time": b"9223372036854775807",
+               b"connector-id": b"0", b"size": b"9223372036854775807"}),
+    "leading_zero_length": envelope([(b"b@c", b"0", b"", b"")]).replace(
+        b"rcpt 3:", b"rcpt 03:"),
+    "negative_zero": envelope([(b"b@c", b"0", b"", b"")],
+                              extra={b"time": b"-0"}),
+    "fewer_rcpts": envelope([(b"b@c", b"0", b"", b"")]).replace(
+        b"nrcpt 1:1", b"nrcpt 1:2"),
+    "trailing_bytes": envelope([(b"b@c", b"0", b"", b"")]) + b"\n",
+}
+
 
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
@@ -243,6 +414,10 @@ def main():
     with open(os.path.join(HERE, "../../smtpd/sendgated.conf"), "rb") as f:
         CONFIG["sample"] = f.read()
     write("config", CONFIG)
+    write("smtp_parse", SMTP_PARSE)
+    write("smtp_data", SMTP_DATA)
+    write("smtp_auth", SMTP_AUTH)
+    write("envelope", ENVELOPE)
 
 
 if __name__ == "__main__":
