@@ -109,6 +109,82 @@ state_error(void)
 }
 
 /*
+ * Prepared statements are kept and reused, keyed by the address of their
+ * SQL text and the text itself: parsing the SQL again for
+ * every AUTH and MAIL was most of lka's work per message.  A statement
+ * in use (a query run while iterating over the same one) gets a fresh,
+ * uncached copy.
+ */
+#define DB_CACHE_MAX	64
+
+static struct {
+	const char	*sql;
+	sqlite3_stmt	*st;
+	int		 busy;
+} db_cache[DB_CACHE_MAX];
+
+static sqlite3_stmt *
+db_cache_get(const char *sql)
+{
+	sqlite3_stmt	*st;
+	int		 i, free_slot = -1;
+
+	for (i = 0; i < DB_CACHE_MAX; i++) {
+		/* The text too: a few queries are built in a stack buffer. */
+		if (db_cache[i].sql == sql &&
+		    strcmp(sqlite3_sql(db_cache[i].st), sql) == 0) {
+			if (db_cache[i].busy)
+				break;
+			db_cache[i].busy = 1;
+			return db_cache[i].st;
+		}
+		if (db_cache[i].sql == NULL && free_slot == -1)
+			free_slot = i;
+	}
+	if (sqlite3_prepare_v3(db_conn, sql, -1,
+	    i == DB_CACHE_MAX && free_slot != -1 ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (i == DB_CACHE_MAX && free_slot != -1) {
+		db_cache[free_slot].sql = sql;
+		db_cache[free_slot].st = st;
+		db_cache[free_slot].busy = 1;
+	}
+	return st;
+}
+
+/* Done with a statement of db_prepare: reset if cached, else finalized. */
+void
+db_release(sqlite3_stmt *st)
+{
+	int	i;
+
+	for (i = 0; i < DB_CACHE_MAX; i++) {
+		if (db_cache[i].st == st && db_cache[i].sql != NULL) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			db_cache[i].busy = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+db_cache_clear(void)
+{
+	int	i;
+
+	for (i = 0; i < DB_CACHE_MAX; i++) {
+		if (db_cache[i].sql != NULL)
+			sqlite3_finalize(db_cache[i].st);
+		db_cache[i].sql = NULL;
+		db_cache[i].st = NULL;
+		db_cache[i].busy = 0;
+	}
+}
+
+/*
  * Prepare sql and bind the arguments described by types: 'i' int64_t,
  * 't' const char *, 'b' const uint8_t * followed by an int length.
  */
@@ -120,7 +196,7 @@ db_prepare(const char *sql, const char *types, ...)
 	const void	*blob;
 	int		 i, rc = SQLITE_OK, len;
 
-	if (sqlite3_prepare_v2(db_conn, sql, -1, &st, NULL) != SQLITE_OK) {
+	if ((st = db_cache_get(sql)) == NULL) {
 		db_fail("prepare");
 		return NULL;
 	}
@@ -147,7 +223,7 @@ db_prepare(const char *sql, const char *types, ...)
 	va_end(ap);
 	if (rc != SQLITE_OK) {
 		db_fail("bind");
-		sqlite3_finalize(st);
+		db_release(st);
 		return NULL;
 	}
 	return st;
@@ -162,7 +238,7 @@ db_exec(sqlite3_stmt *st)
 	if (st == NULL)
 		return STATE_ERROR;
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_release(st);
 	if (rc == SQLITE_CONSTRAINT) {
 		db_fail("write");
 		return STATE_EXISTS;
@@ -233,7 +309,7 @@ db_pragma_int(const char *sql, int64_t *v)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_release(st);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
@@ -254,7 +330,7 @@ db_quick_check(void)
 			    res ? res : "quick_check failed");
 	} else
 		db_fail("quick_check");
-	sqlite3_finalize(st);
+	db_release(st);
 	return ok ? 0 : -1;
 }
 
@@ -355,6 +431,7 @@ state_open(const char *path, char *err, size_t errlen)
 	}
 	return 0;
 fail:
+	db_cache_clear();
 	sqlite3_close(db_conn);
 	db_conn = NULL;
 	return -1;
@@ -363,8 +440,8 @@ fail:
 void
 state_close(void)
 {
-	if (db_conn != NULL)
-		sqlite3_close(db_conn);
+	db_cache_clear();
+	sqlite3_close(db_conn);
 	db_conn = NULL;
 }
 
@@ -426,7 +503,7 @@ db_end(struct db_iter *it, int empty_ok)
 
 	if (it->st == NULL)
 		return STATE_ERROR;
-	sqlite3_finalize(it->st);
+	db_release(it->st);
 	if (it->bad)
 		return STATE_ERROR;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -193,7 +193,7 @@ state_domain_count(const char *name, int64_t *n)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_release(st);
 	return rc == SQLITE_ROW ? STATE_OK : db_fail("read");
 }
 

@@ -28,6 +28,7 @@ typedef int	(*db_decode_fn)(sqlite3_stmt *, void *);
 int		 db_fail(const char *);
 int		 db_corrupt(int);
 sqlite3_stmt	*db_prepare(const char *, const char *, ...);
+void		 db_release(sqlite3_stmt *);
 int		 db_exec(sqlite3_stmt *);
 int		 db_change(sqlite3_stmt *);
 int		 db_text(sqlite3_stmt *, int, char *, size_t);
