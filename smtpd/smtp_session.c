@@ -35,95 +35,13 @@
 #include "smtp_data.h"
 #include "smtp_io.h"
 #include "smtp_parse.h"
-#include "smtp_session.h"
+#include "smtp_session_local.h"
 
 #define SMTP_CMD_BUF	(SMTP_AUTH_LINE_MAX + 64)	/* AUTH PLAIN <ir> */
 #define SMTP_OUT_MAX	(16 * 1024)	/* stop taking commands above */
-#define SMTP_QUEUE_ID_MAX	32
 #define SMTP_CLOSE_WAIT	10	/* seconds to flush the last reply */
 #define SMTP_AUTH_DELAY_MIN	500	/* ms, every failed AUTH */
 #define SMTP_AUTH_DELAY_SPAN	500
-
-enum {
-	S_CONNECT,	/* TLS handshake (smtps) or address check */
-	S_GREETED,	/* banner sent, no EHLO yet */
-	S_READY,	/* EHLO done, no transaction */
-	S_MAIL,		/* MAIL accepted */
-	S_RCPT,		/* at least one recipient */
-	S_BDAT,		/* between chunks of a BDAT message */
-	S_BODY,		/* reading DATA text or a BDAT chunk */
-	S_CLOSING	/* last reply going out */
-};
-
-enum {
-	W_NONE,
-	W_TLS,		/* handshake */
-	W_STARTTLS,	/* 220 going out, then the handshake */
-	W_ADDR,		/* lka: connector by address */
-	W_AUTH,		/* lka: connector by password */
-	W_DELAY,	/* pause before a failed AUTH's reply */
-	W_MAIL,		/* lka: envelope sender */
-	W_FILE,		/* queue: message file */
-	W_FROM,		/* lka: header From:/Sender: */
-	W_COMMIT	/* queue: durable */
-};
-
-struct smtp_rcpt {
-	TAILQ_ENTRY(smtp_rcpt)	 entry;
-	char			*addr;
-	int			 notify;
-	char			 orcpt_type[16];
-	char			*orcpt;
-};
-
-struct smtp_session {
-	RB_ENTRY(smtp_session)	 entry;
-	uint64_t		 id;
-	struct smtp_io		 io;
-	struct event		 timer;
-	const struct smtp_listen *l;
-	struct sockaddr_storage	 ss;
-	char			 addr[INET6_ADDRSTRLEN + 8];
-	char			 helo[SMTP_DOMAIN_MAX + 3];
-	int			 state;
-	int			 wait;
-	int			 esmtp;
-	int			 junk;
-	int			 auth_failures;
-	int			 auth_result;	/* during W_DELAY */
-	struct smtp_auth	 auth;
-	int			 in_auth;	/* an AUTH exchange is open */
-
-	/* Who sends, once authenticated. */
-	int64_t			 connector;	/* 0: nobody yet */
-	int			 by_addr;
-	char			 connector_name[65];
-	char			 user[SMTP_AUTH_USER_MAX + 1];
-	uint64_t		 size_max;
-	uint64_t		 rcpt_max;
-
-	/* The transaction. */
-	struct smtp_path	 from;
-	struct smtp_mail_params	 mp;
-	TAILQ_HEAD(, smtp_rcpt)	 rcpts;
-	size_t			 nrcpt;
-	int			 rcpt_refused;
-	int			 bdat;		/* message by BDAT chunks */
-	uint64_t		 bdat_left;	/* octets of this chunk */
-	uint64_t		 bdat_chunk;	/* its size, for the reply */
-	int			 bdat_last;
-	int			 bdat_skip;	/* chunk to read and refuse */
-	int			 bdat_resume;	/* state after a refused chunk */
-	char			 bdat_err[128];	/* its reply */
-	char			 qid[SMTP_QUEUE_ID_MAX + 1];
-	int			 msgfd;
-	int			 write_errno;
-	uint64_t		 written;
-	unsigned char		 last[2];	/* last octets written */
-	int			 header_done;	/* fields added at its end */
-	struct smtp_data	*data;
-	time_t			 started;
-};
 
 RB_HEAD(smtp_sessions, smtp_session);
 
@@ -137,16 +55,15 @@ RB_PROTOTYPE(smtp_sessions, smtp_session, entry, session_cmp)
 RB_GENERATE(smtp_sessions, smtp_session, entry, session_cmp)
 
 static struct smtp_sessions	 sessions = RB_INITIALIZER(&sessions);
-static const struct smtp_params	*params;
+const struct smtp_params	*smtp_session_params;
+#define params	smtp_session_params	/* read-only after init */
 static uint64_t			 next_id;
 static size_t			 nsessions;
-static unsigned char		 body_buf[64 * 1024];
 
 static void	session_io(struct smtp_io *, int, void *);
-static void	session_process(struct smtp_session *);
 static void	session_free(struct smtp_session *);
 static void	session_timer(int, short, void *);
-static void	tx_reset(struct smtp_session *);
+static void	session_process(struct smtp_session *);
 
 void
 smtp_session_init(const struct smtp_params *p)
@@ -173,6 +90,20 @@ session_find(uint64_t id)
 /* Replies. */
 
 static void
+vreply(struct smtp_session *s, const char *fmt, va_list ap)
+{
+	char	buf[1024];
+	int	n;
+
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n < 0 || (size_t)n >= sizeof(buf) - 2)
+		n = snprintf(buf, sizeof(buf), "451 4.3.0 Reply too long");
+	log_debug("smtp %016llx: > %s", (unsigned long long)s->id, buf);
+	evbuffer_add(s->io.out, buf, n);
+	evbuffer_add(s->io.out, "\r\n", 2);
+}
+
+static void
 reply(struct smtp_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -180,17 +111,10 @@ static void
 reply(struct smtp_session *s, const char *fmt, ...)
 {
 	va_list	ap;
-	char	buf[1024];
-	int	n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	vreply(s, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf) - 2)
-		n = snprintf(buf, sizeof(buf), "451 4.3.0 Reply too long");
-	log_debug("smtp %016llx: > %s", (unsigned long long)s->id, buf);
-	evbuffer_add(s->io.out, buf, n);
-	evbuffer_add(s->io.out, "\r\n", 2);
 }
 
 static void
@@ -361,53 +285,7 @@ tls_ready(struct smtp_session *s)
 	session_process(s);
 }
 
-/* The transaction. */
 
-static void
-rollback(struct smtp_session *s)
-{
-	struct msg_out	m;
-
-	if (s->msgfd != -1) {
-		close(s->msgfd);
-		s->msgfd = -1;
-	}
-	if (s->qid[0] != '\0') {
-		msg_out_init(&m);
-		m_add_string(&m, s->qid);
-		mproc_send(child_peer(PROC_QUEUE), IMSG_SMTP_MESSAGE_ROLLBACK,
-		    0, -1, &m);
-		s->qid[0] = '\0';
-	}
-}
-
-static void
-tx_reset(struct smtp_session *s)
-{
-	struct smtp_rcpt	*r;
-
-	rollback(s);
-	while ((r = TAILQ_FIRST(&s->rcpts)) != NULL) {
-		TAILQ_REMOVE(&s->rcpts, r, entry);
-		free(r->addr);
-		free(r->orcpt);
-		free(r);
-	}
-	s->nrcpt = 0;
-	s->rcpt_refused = 0;
-	free(s->data);
-	s->data = NULL;
-	s->bdat = 0;
-	s->bdat_left = 0;
-	s->bdat_last = 0;
-	s->write_errno = 0;
-	s->written = 0;
-	s->header_done = 0;
-	memset(&s->from, 0, sizeof(s->from));
-	memset(&s->mp, 0, sizeof(s->mp));
-	if (s->state >= S_MAIL && s->state <= S_BODY)
-		s->state = S_READY;
-}
 
 static void
 session_free(struct smtp_session *s)
@@ -415,7 +293,7 @@ session_free(struct smtp_session *s)
 	/* A message being committed is the queue's now: no rollback. */
 	if (s->wait == W_COMMIT)
 		s->qid[0] = '\0';
-	tx_reset(s);
+	smtp_message_reset(s);
 	smtp_auth_clear(&s->auth);
 	evtimer_del(&s->timer);
 	smtp_io_free(&s->io);
@@ -426,381 +304,19 @@ session_free(struct smtp_session *s)
 	free(s);
 }
 
-static void
-file_write(struct smtp_session *s, const void *buf, size_t len)
-{
-	const unsigned char	*p = buf;
-	ssize_t			 n;
 
-	if (len == 0)
-		return;
-	if (len >= 2)
-		memcpy(s->last, p + len - 2, 2);
-	else {
-		s->last[0] = s->last[1];
-		s->last[1] = p[0];
-	}
-	while (len > 0 && s->write_errno == 0) {
-		n = write(s->msgfd, p, len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			s->write_errno = errno;
-			break;
-		}
-		p += n;
-		len -= n;
-		s->written += n;
-	}
-}
 
-static const char *
-with_protocol(const struct smtp_session *s)
-{
-	int	tls = smtp_io_tls(&s->io), auth = !s->by_addr;
 
-	if (!s->esmtp)
-		return "SMTP";
-	if (tls && auth)
-		return "ESMTPSA";
-	if (tls)
-		return "ESMTPS";
-	return auth ? "ESMTPA" : "ESMTP";
-}
 
-static void
-rfc5322_date(char *buf, size_t len, time_t t)
-{
-	struct tm	tm;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-}
 
-/*
- * Received: (RFC 5321 4.4).  Every value in it was validated by a parser
- * (HELO name, connector name) or comes from us (address, TLS facts); no
- * password, no user input otherwise.
- */
-static void
-write_received(struct smtp_session *s)
-{
-	char	date[64], tls[160], buf[1024];
-	int	n;
 
-	rfc5322_date(date, sizeof(date), time(NULL));
-	tls[0] = '\0';
-	if (smtp_io_tls(&s->io))
-		snprintf(tls, sizeof(tls), "\r\n\t(using %s with cipher %s)",
-		    tls_conn_version(s->io.tls), tls_conn_cipher(s->io.tls));
-	n = snprintf(buf, sizeof(buf),
-	    "Received: from %s ([%s%s])\r\n"
-	    "\tby %s (sendgate) with %s id %s%s\r\n"
-	    "\t(connector %s);\r\n"
-	    "\t%s\r\n",
-	    s->helo[0] ? s->helo : "unknown",
-	    s->ss.ss_family == AF_INET6 ? "IPv6:" : "", s->addr,
-	    params->hostname, with_protocol(s), s->qid, tls,
-	    s->connector_name, date);
-	if (n > 0 && (size_t)n < sizeof(buf))
-		file_write(s, buf, n);
-}
 
-/* Date: and Message-ID: when the client gave none (RFC 6409 8). */
-static void
-write_missing_fields(struct smtp_session *s)
-{
-	char	buf[512], date[64];
-	int	n;
 
-	if (!s->data->has_date) {
-		rfc5322_date(date, sizeof(date), time(NULL));
-		n = snprintf(buf, sizeof(buf), "Date: %s\r\n", date);
-		file_write(s, buf, n);
-	}
-	if (!s->data->has_message_id) {
-		n = snprintf(buf, sizeof(buf), "Message-ID: <%08x%08x.%s@%s>\r\n",
-		    arc4random(), arc4random(), s->qid, params->hostname);
-		if (n > 0 && (size_t)n < sizeof(buf))
-			file_write(s, buf, n);
-	}
-}
 
-static void
-ask_file(struct smtp_session *s)
-{
-	struct msg_out	m;
 
-	msg_out_init(&m);
-	m_add_u64(&m, s->id);
-	mproc_send(child_peer(PROC_QUEUE), IMSG_SMTP_MESSAGE_CREATE, 0, -1, &m);
-	s->wait = W_FILE;
-	smtp_io_pause(&s->io);
-}
 
-static void
-body_begin(struct smtp_session *s)
-{
-	if ((s->data = malloc(sizeof(*s->data))) == NULL) {
-		reply(s, "451 4.3.0 Out of memory");
-		tx_reset(s);
-		return;
-	}
-	smtp_data_init(s->data, s->size_max, s->bdat);
-	s->started = time(NULL);
-	write_received(s);
-}
 
-static void
-send_envelope(struct smtp_session *s)
-{
-	struct mproc		*q = child_peer(PROC_QUEUE);
-	struct smtp_rcpt	*r;
-	struct msg_out		 m;
-	char			 sender[SMTP_PATH_MAX * 4 + 2];
-	char			 tls[160];
-
-	if (s->from.null)
-		sender[0] = '\0';
-	else
-		snprintf(sender, sizeof(sender), "%s@%s", s->from.local,
-		    s->from.domain);
-	tls[0] = '\0';
-	if (smtp_io_tls(&s->io))
-		snprintf(tls, sizeof(tls), "%s %s", tls_conn_version(s->io.tls),
-		    tls_conn_cipher(s->io.tls));
-	msg_out_init(&m);
-	m_add_string(&m, s->qid);
-	m_add_string(&m, sender);
-	m_add_int(&m, s->mp.body);
-	m_add_int(&m, s->mp.smtputf8);
-	m_add_int(&m, s->mp.ret);
-	m_add_string(&m, s->mp.envid);
-	m_add_i64(&m, s->connector);
-	m_add_string(&m, s->connector_name);
-	m_add_string(&m, s->by_addr ? "" : s->user);
-	m_add_string(&m, s->addr);
-	m_add_string(&m, s->helo);
-	m_add_string(&m, tls);
-	m_add_i64(&m, (int64_t)time(NULL));
-	mproc_send(q, IMSG_SMTP_MESSAGE_ENVELOPE, 0, -1, &m);
-	TAILQ_FOREACH(r, &s->rcpts, entry) {
-		msg_out_init(&m);
-		m_add_string(&m, s->qid);
-		m_add_string(&m, r->addr);
-		m_add_int(&m, r->notify);
-		m_add_string(&m, r->orcpt_type);
-		m_add_string(&m, r->orcpt ? r->orcpt : "");
-		mproc_send(q, IMSG_SMTP_MESSAGE_RCPT, 0, -1, &m);
-	}
-	msg_out_init(&m);
-	m_add_u64(&m, s->id);
-	m_add_string(&m, s->qid);
-	m_add_u64(&m, s->written);
-	mproc_send(q, IMSG_SMTP_MESSAGE_COMMIT, 0, -1, &m);
-	s->wait = W_COMMIT;
-	smtp_io_pause(&s->io);
-}
-
-/* The message failed: reply, forget it, go on with the session. */
-static void
-body_fail(struct smtp_session *s, int code, const char *enh,
-    const char *text)
-{
-	log_info("smtp %016llx: message from %s refused: %d %s %s",
-	    (unsigned long long)s->id, s->addr, code, enh, text);
-	reply(s, "%d %s %s", code, enh, text);
-	tx_reset(s);
-	s->state = S_READY;
-}
-
-/*
- * R2: the header's From: must be one mailbox (several need a Sender:)
- * and every domain in From: and Sender: must be the connector's.
- */
-static void
-check_from(struct smtp_session *s)
-{
-	struct smtp_data	*d = s->data;
-	struct smtp_data_err	 err;
-	struct msg_out		 m;
-	char			 dom[PROTO_DOMAINS_MAX][SMTP_DATA_DOMAIN_SIZE];
-	int			 n, ns = 0, i, k;
-
-	if (d->from_count == 0) {
-		body_fail(s, 550, "5.6.0", "Message has no From: field");
-		return;
-	}
-	if (d->from_count > 1 || d->sender_count > 1) {
-		body_fail(s, 550, "5.6.0",
-		    "Message has more than one From: or Sender: field");
-		return;
-	}
-	if (d->from.bad || (d->sender_count && d->sender.bad)) {
-		body_fail(s, 550, "5.6.0", "Malformed From: or Sender: field");
-		return;
-	}
-	n = smtp_header_from(d->from.value, dom, PROTO_DOMAINS_MAX - 1, &err);
-	if (n == -1) {
-		body_fail(s, err.code, err.enhanced, err.text);
-		return;
-	}
-	if (d->sender_count) {
-		ns = smtp_header_from(d->sender.value, dom + n, 1, &err);
-		if (ns != 1) {
-			body_fail(s, 550, "5.6.0", "Malformed Sender: field");
-			return;
-		}
-	} else if (n > 1) {
-		body_fail(s, 550, "5.6.0",
-		    "From: with several mailboxes needs a Sender: field");
-		return;
-	}
-	/*
-	 * The envelope sender's domain was allowed at MAIL moments ago;
-	 * lka is asked only about the others (usually none).
-	 */
-	for (i = 0, k = 0; i < n + ns; i++)
-		if (s->from.null || strcasecmp(dom[i], s->from.domain) != 0)
-			memmove(dom[k++], dom[i], sizeof(dom[i]));
-	if (k == 0) {
-		send_envelope(s);
-		return;
-	}
-	msg_out_init(&m);
-	m_add_u64(&m, s->id);
-	m_add_i64(&m, s->connector);
-	m_add_u32(&m, k);
-	for (i = 0; i < k; i++)
-		m_add_string(&m, dom[i]);
-	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_SENDER_CHECK, 0, -1, &m);
-	s->wait = W_FROM;
-	smtp_io_pause(&s->io);
-}
-
-/* The real end of the message was read. */
-static void
-body_end(struct smtp_session *s)
-{
-	const struct smtp_data_err	*v;
-
-	timer_set(s, params->timeout_command);
-	if (s->bdat)
-		smtp_data_bdat_end(s->data);
-	if ((v = smtp_data_verdict(s->data)) != NULL) {
-		body_fail(s, v->code, v->enhanced, v->text);
-		return;
-	}
-	if (!s->header_done && s->data->fields > 0 && s->last[1] == '\n')
-		write_missing_fields(s);	/* a message of header only */
-	if (s->write_errno != 0) {
-		if (s->write_errno == ENOSPC || s->write_errno == EDQUOT)
-			body_fail(s, 452, "4.3.1", "Insufficient system storage");
-		else if (s->write_errno == EFBIG)
-			body_fail(s, 552, "5.3.4", "Message too big for system");
-		else
-			body_fail(s, 451, "4.3.0", "Error writing message");
-		return;
-	}
-	check_from(s);
-}
-
-/*
- * Feed body bytes from the input buffer (at most limit of them for a
- * BDAT chunk) through the framer into the message file.  Returns 1 when
- * the message (DATA) or the chunk (BDAT) is complete.
- */
-static int
-body_feed(struct smtp_session *s)
-{
-	struct evbuffer_iovec	 v[4];
-	size_t			 used, outlen, want;
-	int			 nv, i;
-
-	while (evbuffer_get_length(s->io.in) > 0) {
-		want = evbuffer_get_length(s->io.in);
-		if (s->bdat && want > s->bdat_left)
-			want = s->bdat_left;
-		if (want == 0)
-			break;
-		nv = evbuffer_peek(s->io.in, want, NULL, v, 4);
-		if (nv > 4)
-			nv = 4;
-		used = 0;
-		for (i = 0; i < nv && used < want; i++) {
-			size_t	 len = v[i].iov_len, off = 0, n;
-
-			if (len > want - used)
-				len = want - used;
-			while (off < len && !smtp_data_done(s->data)) {
-				n = smtp_data_feed(s->data,
-				    (unsigned char *)v[i].iov_base + off,
-				    len - off, body_buf, sizeof(body_buf),
-				    &outlen);
-				if (smtp_data_header_ended(s->data)) {
-					s->header_done = 1;
-					file_write(s, body_buf, outlen - 2);
-					write_missing_fields(s);
-					file_write(s, "\r\n", 2);
-				} else
-					file_write(s, body_buf, outlen);
-				off += n;
-			}
-			used += off;
-			if (smtp_data_done(s->data))
-				break;
-		}
-		evbuffer_drain(s->io.in, used);
-		if (s->bdat) {
-			s->bdat_left -= used;
-			if (s->bdat_left == 0)
-				return 1;
-		} else if (smtp_data_done(s->data))
-			return 1;
-	}
-	return s->bdat && s->bdat_left == 0;
-}
-
-/* BDAT chunk bytes that belong to no message: read and dropped. */
-static int
-bdat_skip(struct smtp_session *s)
-{
-	size_t	n = evbuffer_get_length(s->io.in);
-
-	if (n > s->bdat_left)
-		n = s->bdat_left;
-	evbuffer_drain(s->io.in, n);
-	s->bdat_left -= n;
-	return s->bdat_left == 0;
-}
-
-static void
-body_input(struct smtp_session *s)
-{
-	if (s->bdat_skip) {
-		if (!bdat_skip(s))
-			return;
-		s->bdat_skip = 0;
-		s->state = s->bdat_resume;
-		reply(s, "%s", s->bdat_err);
-		junk(s);
-		return;
-	}
-	if (!body_feed(s))
-		return;
-	if (!s->bdat) {
-		body_end(s);
-		return;
-	}
-	if (s->bdat_last) {
-		body_end(s);
-		return;
-	}
-	reply(s, "250 2.0.0 %llu octets received",
-	    (unsigned long long)s->bdat_chunk);
-	s->state = S_BDAT;
-	timer_set(s, params->timeout_data);
-}
 
 /* Commands. */
 
@@ -834,7 +350,7 @@ cmd_helo(struct smtp_session *s, int ehlo, const char *args)
 		junk(s);
 		return;
 	}
-	tx_reset(s);
+	smtp_message_reset(s);
 	strlcpy(s->helo, name, sizeof(s->helo));
 	s->esmtp = ehlo;
 	s->state = S_READY;
@@ -1112,7 +628,7 @@ cmd_data(struct smtp_session *s, const char *args)
 		junk(s);
 		return;
 	}
-	ask_file(s);
+	smtp_message_ask_file(s);
 }
 
 /*
@@ -1158,7 +674,7 @@ cmd_bdat(struct smtp_session *s, const char *args)
 	}
 	if (s->state == S_RCPT) {
 		s->bdat = 1;
-		ask_file(s);
+		smtp_message_ask_file(s);
 		return;
 	}
 	s->state = S_BODY;
@@ -1210,7 +726,7 @@ command(struct smtp_session *s, char *line, size_t len)
 		cmd_bdat(s, args);
 		break;
 	case SMTP_RSET:
-		tx_reset(s);
+		smtp_message_reset(s);
 		if (s->state != S_GREETED)
 			s->state = S_READY;
 		reply(s, "250 2.0.0 Ok");
@@ -1294,7 +810,7 @@ session_process(struct smtp_session *s)
 			if (evbuffer_get_length(s->io.in) == 0 &&
 			    !((s->bdat || s->bdat_skip) && s->bdat_left == 0))
 				break;
-			body_input(s);
+			smtp_message_input(s);
 			continue;
 		}
 		if ((rc = next_line(s, line, &len)) <= 0) {
@@ -1449,13 +965,14 @@ answer_sender(struct smtp_session *s, int result, char *why)
 			s->state = S_MAIL;
 			reply(s, "250 2.1.0 Ok");
 		} else
-			send_envelope(s);
+			smtp_message_send_envelope(s);
 	} else if (mail) {
 		memset(&s->from, 0, sizeof(s->from));
 		if (result == LKA_SENDER_REFUSED)
 			reply(s, "550 5.7.1 Sender address rejected: %s", why);
 		else
-			reply(s, "451 4.3.0 Temporary failure, try again later");
+			reply(s,
+			    "451 4.3.0 Temporary failure, try again later");
 		log_info("smtp %016llx: MAIL from %s refused: %s",
 		    (unsigned long long)s->id, s->addr, why);
 		junk(s);
@@ -1464,78 +981,16 @@ answer_sender(struct smtp_session *s, int result, char *why)
 
 		snprintf(text, sizeof(text), "From: header rejected: %.500s",
 		    why);
-		body_fail(s, 550, "5.7.1", text);
+		smtp_message_fail(s, 550, "5.7.1", text);
 	} else
-		body_fail(s, 451, "4.3.0", "Temporary failure, try again later");
+		smtp_message_fail(s, 451, "4.3.0",
+		    "Temporary failure, try again later");
 	if (s->state != S_CLOSING && s->wait == W_NONE)
 		session_process(s);
 }
 
-static void
-answer_file(struct smtp_session *s, int fd, const char *qid)
-{
-	s->wait = W_NONE;
-	s->msgfd = fd;
-	strlcpy(s->qid, qid, sizeof(s->qid));
-	body_begin(s);
-	if (s->data == NULL) {
-		session_process(s);
-		return;
-	}
-	s->state = S_BODY;
-	timer_set(s, params->timeout_data);
-	if (!s->bdat)
-		reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	session_process(s);
-}
 
-static void
-answer_refused(struct smtp_session *s, int code, char *text)
-{
-	s->wait = W_NONE;
-	clean_text(text);
-	if (s->bdat) {
-		/* The chunk is still coming: read it, then refuse. */
-		uint64_t	left = s->bdat_left;
 
-		tx_reset(s);
-		snprintf(s->bdat_err, sizeof(s->bdat_err), "%d %.100s", code,
-		    text);
-		s->bdat_left = left;
-		s->bdat_skip = 1;
-		s->bdat_resume = S_READY;
-		s->state = S_BODY;
-		session_process(s);
-		return;
-	}
-	tx_reset(s);
-	reply(s, "%d %s", code, text);
-	session_process(s);
-}
-
-static void
-answer_commit(struct smtp_session *s, int code, char *text)
-{
-	s->wait = W_NONE;
-	clean_text(text);
-	reply(s, "%d %s", code, text);
-	if (code == 250) {
-		log_info("smtp %016llx: accepted %s connector=%s from=<%s%s%s> "
-		    "nrcpt=%zu size=%llu client=%s", (unsigned long long)s->id,
-		    s->qid, s->connector_name, s->from.local,
-		    s->from.null ? "" : "@", s->from.domain, s->nrcpt,
-		    (unsigned long long)s->written, s->addr);
-		s->qid[0] = '\0';	/* stored: nothing to roll back */
-		s->junk = 0;
-	} else
-		log_info("smtp %016llx: message %s not stored: %d %s",
-		    (unsigned long long)s->id, s->qid, code, text);
-	if (code != 250)
-		s->qid[0] = '\0';	/* queue removed it */
-	tx_reset(s);
-	s->state = S_READY;
-	session_process(s);
-}
 
 int
 smtp_session_imsg(struct mproc *p, struct imsg *im)
@@ -1581,7 +1036,7 @@ smtp_session_imsg(struct mproc *p, struct imsg *im)
 		}
 		s = session_find(reqid);
 		if (s != NULL && s->wait == W_FILE) {
-			answer_file(s, im->fd, text);
+			smtp_message_file(s, im->fd, text);
 			return 1;
 		}
 		/* The session went away meanwhile. */
@@ -1602,7 +1057,7 @@ smtp_session_imsg(struct mproc *p, struct imsg *im)
 			break;
 		s = session_find(reqid);
 		if (s != NULL && s->wait == W_FILE)
-			answer_refused(s, result, text);
+			smtp_message_refused(s, result, text);
 		return 1;
 	case IMSG_QUEUE_MESSAGE_COMMITTED:
 		if (m_get_u64(&m, &reqid) == -1 ||
@@ -1612,11 +1067,54 @@ smtp_session_imsg(struct mproc *p, struct imsg *im)
 			break;
 		s = session_find(reqid);
 		if (s != NULL && s->wait == W_COMMIT)
-			answer_commit(s, result, text);
+			smtp_message_committed(s, result, text);
 		return 1;
 	default:
 		return 0;
 	}
 	mproc_malformed(p, im, &m);
 	return 1;
+}
+
+/* What smtp_message.c uses of the session (smtp_session_local.h). */
+
+void
+smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vreply(s, fmt, ap);
+	va_end(ap);
+}
+
+void
+smtp_session_reply_err(struct smtp_session *s,
+    const struct smtp_reply_err *e)
+{
+	reply_err(s, e);
+}
+
+int
+smtp_session_junk(struct smtp_session *s)
+{
+	return junk(s);
+}
+
+void
+smtp_session_timer(struct smtp_session *s, int64_t seconds)
+{
+	timer_set(s, seconds);
+}
+
+void
+smtp_session_process(struct smtp_session *s)
+{
+	session_process(s);
+}
+
+void
+smtp_session_clean_text(char *text)
+{
+	clean_text(text);
 }
