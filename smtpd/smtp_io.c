@@ -25,6 +25,7 @@ enum {
 };
 
 static void	io_event(int, short, void *);
+static int	io_write(struct smtp_io *);
 
 static void
 io_arm(struct event *ev, int *armed, int want)
@@ -34,6 +35,20 @@ io_arm(struct event *ev, int *armed, int want)
 	else if (!want && *armed)
 		event_del(ev);
 	*armed = want;
+}
+
+/*
+ * Reading again after a pause or a full buffer: libtls may hold
+ * decrypted records the kernel knows nothing of, so look at once.
+ */
+static void
+io_arm_read(struct smtp_io *io, int want)
+{
+	int	was = io->read_armed;
+
+	io_arm(&io->ev_read, &io->read_armed, want);
+	if (want && !was && io->state == IO_TLS)
+		event_active(&io->ev_read, EV_READ, 1);
 }
 
 static void
@@ -56,7 +71,7 @@ io_update(struct smtp_io *io)
 		want_w = (evbuffer_get_length(io->out) > 0 &&
 		    !io->wr_wants_in) || io->rd_wants_out;
 	}
-	io_arm(&io->ev_read, &io->read_armed, want_r);
+	io_arm_read(io, want_r);
 	io_arm(&io->ev_write, &io->write_armed, want_w);
 }
 
@@ -86,8 +101,10 @@ smtp_io_init(struct smtp_io *io, struct event_base *base, int fd,
 void
 smtp_io_free(struct smtp_io *io)
 {
-	io_arm(&io->ev_read, &io->read_armed, 0);
-	io_arm(&io->ev_write, &io->write_armed, 0);
+	/* Unconditionally: an event made active by hand is not "armed". */
+	event_del(&io->ev_read);
+	event_del(&io->ev_write);
+	io->read_armed = io->write_armed = 0;
 	if (io->tls != NULL) {
 		/* No waiting for the peer's close_notify. */
 		(void)tls_close(io->tls);
@@ -140,14 +157,30 @@ smtp_io_resume(struct smtp_io *io)
 {
 	io->paused = 0;
 	io_update(io);
-	/* libtls may hold decrypted records the kernel knows nothing of. */
-	if (io->state == IO_TLS && io->read_armed)
-		event_active(&io->ev_read, EV_READ, 1);
 }
 
+/*
+ * Replies are written at once when the socket takes them, which saves
+ * the write event's round through epoll for almost every reply; what
+ * the callback must hear of (all written, or an error) is delivered
+ * from the loop, never from here.
+ */
 void
 smtp_io_flush(struct smtp_io *io)
 {
+	int	what;
+
+	if ((io->state == IO_PLAIN || io->state == IO_TLS) &&
+	    evbuffer_get_length(io->out) > 0 && !io->wr_wants_in &&
+	    !io->write_armed) {
+		what = io_write(io);
+		if (what & SMTP_IO_CLOSED)
+			io->state = IO_DEAD;
+		if (what) {
+			io->pending |= what;
+			event_active(&io->ev_write, EV_WRITE, 1);
+		}
+	}
 	io_update(io);
 }
 
@@ -244,6 +277,15 @@ io_event(int fd, short ev, void *arg)
 	struct smtp_io	*io = arg;
 	int		 what = 0, rd, wr;
 
+	if (io->pending) {
+		/* What smtp_io_flush saw happen. */
+		what = io->pending;
+		io->pending = 0;
+		if (what & SMTP_IO_CLOSED) {
+			io->cb(io, what, io->arg);
+			return;
+		}
+	}
 	if (io->state == IO_HANDSHAKE) {
 		switch (tls_handshake(io->tls)) {
 		case TLS_WANT_POLLIN:
@@ -254,14 +296,14 @@ io_event(int fd, short ev, void *arg)
 			break;
 		case 0:
 			io->state = IO_TLS;
-			what = SMTP_IO_TLSREADY;
+			what |= SMTP_IO_TLSREADY;
 			break;
 		default:
 			io->error = tls_error(io->tls);
 			io->state = IO_DEAD;
-			what = SMTP_IO_CLOSED;
+			what |= SMTP_IO_CLOSED;
 		}
-		if (what != SMTP_IO_TLSREADY) {
+		if (!(what & SMTP_IO_TLSREADY)) {
 			io_update(io);
 			if (what)
 				io->cb(io, what, io->arg);

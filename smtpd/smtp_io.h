@@ -39,6 +39,7 @@ struct smtp_io {
 	struct event		 ev_read;
 	struct event		 ev_write;
 	int			 read_armed;
+	int			 pending;	/* events for the next callback */
 	int			 write_armed;
 	struct evbuffer		*in;
 	struct evbuffer		*out;

@@ -181,7 +181,6 @@ smtp_message_ask_file(struct smtp_session *s)
 	m_add_u64(&m, s->id);
 	mproc_send(child_peer(PROC_QUEUE), IMSG_SMTP_MESSAGE_CREATE, 0, -1, &m);
 	s->wait = W_FILE;
-	smtp_io_pause(&s->io);
 }
 
 static void
@@ -245,7 +244,6 @@ smtp_message_send_envelope(struct smtp_session *s)
 	m_add_u64(&m, s->written);
 	mproc_send(q, IMSG_SMTP_MESSAGE_COMMIT, 0, -1, &m);
 	s->wait = W_COMMIT;
-	smtp_io_pause(&s->io);
 }
 
 /* The message failed: reply, forget it, go on with the session. */
@@ -324,7 +322,6 @@ check_from(struct smtp_session *s)
 		m_add_string(&m, dom[i]);
 	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_SENDER_CHECK, 0, -1, &m);
 	s->wait = W_FROM;
-	smtp_io_pause(&s->io);
 }
 
 /* The real end of the message was read. */

@@ -417,7 +417,6 @@ auth_send(struct smtp_session *s)
 	smtp_auth_clear(&s->auth);
 	s->in_auth = 0;
 	s->wait = W_AUTH;
-	smtp_io_pause(&s->io);
 }
 
 /* Every failure waits the same random while before its reply (T6). */
@@ -432,7 +431,6 @@ auth_delay(struct smtp_session *s, int result)
 	tv.tv_usec = (ms % 1000) * 1000;
 	s->auth_result = result;
 	s->wait = W_DELAY;
-	smtp_io_pause(&s->io);
 	evtimer_add(&s->timer, &tv);
 }
 
@@ -547,7 +545,6 @@ cmd_mail(struct smtp_session *s, const char *args)
 	m_add_string(&m, s->from.domain);
 	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_SENDER_CHECK, 0, -1, &m);
 	s->wait = W_MAIL;
-	smtp_io_pause(&s->io);
 }
 
 static void
@@ -828,10 +825,14 @@ session_process(struct smtp_session *s)
 	}
 	if (s->state == S_CLOSING)
 		return;
-	/* Room in the output again resumes reading (D3). */
-	if (evbuffer_get_length(s->io.out) >= SMTP_OUT_MAX || s->wait != W_NONE)
+	/*
+	 * A client that does not read its replies is not read from either
+	 * (D3); room in the output resumes reading.  While lka or queue is
+	 * asked, input is still read (up to SMTP_IO_IN_MAX) but not taken.
+	 */
+	if (evbuffer_get_length(s->io.out) >= SMTP_OUT_MAX)
 		smtp_io_pause(&s->io);
-	else if (s->io.paused)
+	else if (s->io.paused && s->wait != W_STARTTLS)
 		smtp_io_resume(&s->io);
 	smtp_io_flush(&s->io);
 }
