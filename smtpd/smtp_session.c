@@ -190,6 +190,13 @@ client_name(struct smtp_session *s)
 	strlcpy(s->addr, buf, sizeof(s->addr));
 }
 
+/*
+ * Is the client's address one of a connector's source networks?  The
+ * question goes out with the greeting and is answered long before the
+ * client gets to MAIL; only a command that needs to know (MAIL, RCPT,
+ * DATA, BDAT) waits for it (see session_process).  lka answers in order,
+ * so this answer comes before that of any later AUTH.
+ */
 static void
 ask_addr(struct smtp_session *s)
 {
@@ -199,8 +206,10 @@ ask_addr(struct smtp_session *s)
 	m_add_u64(&m, s->id);
 	m_add_sockaddr(&m, (struct sockaddr *)&s->ss);
 	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_ADDR_CHECK, 0, -1, &m);
-	s->wait = W_ADDR;
+	s->addr_pending = 1;
 }
+
+static void greet(struct smtp_session *);
 
 int
 smtp_session_new(int fd, const struct sockaddr *sa, socklen_t salen,
@@ -242,6 +251,7 @@ smtp_session_new(int fd, const struct sockaddr *sa, socklen_t salen,
 		return 0;
 	}
 	ask_addr(s);
+	greet(s);
 	return 0;
 }
 
@@ -271,6 +281,7 @@ tls_ready(struct smtp_session *s)
 	    hash ? hash : "");
 	if (s->wait == W_TLS) {
 		ask_addr(s);
+		greet(s);
 		return;
 	}
 	/* STARTTLS: everything learned before is forgotten (RFC 3207 4.2). */
@@ -793,6 +804,22 @@ next_line(struct smtp_session *s, char *buf, size_t *lenp)
 	return 1;
 }
 
+/* Is the next command one that needs to know who the client is? */
+static int
+needs_sender(struct smtp_session *s)
+{
+	char	v[4];
+	size_t	i;
+
+	if (evbuffer_copyout(s->io.in, v, sizeof(v)) != sizeof(v))
+		return 0;
+	for (i = 0; i < sizeof(v); i++)
+		if (v[i] >= 'a' && v[i] <= 'z')
+			v[i] -= 'a' - 'A';
+	return memcmp(v, "MAIL", 4) == 0 || memcmp(v, "RCPT", 4) == 0 ||
+	    memcmp(v, "DATA", 4) == 0 || memcmp(v, "BDAT", 4) == 0;
+}
+
 static void
 session_process(struct smtp_session *s)
 {
@@ -809,6 +836,10 @@ session_process(struct smtp_session *s)
 				break;
 			smtp_message_input(s);
 			continue;
+		}
+		if (s->addr_pending && !s->in_auth && needs_sender(s)) {
+			s->wait = W_ADDR;
+			break;
 		}
 		if ((rc = next_line(s, line, &len)) <= 0) {
 			if (rc == -1)
@@ -920,8 +951,9 @@ static void
 answer_auth(struct smtp_session *s, int result, int64_t connector,
     const char *name, uint64_t rcpts, uint64_t size)
 {
-	if (s->wait == W_ADDR) {
-		if (result == LKA_AUTH_OK) {
+	if (s->addr_pending) {
+		s->addr_pending = 0;
+		if (result == LKA_AUTH_OK && s->connector == 0) {
 			s->connector = connector;
 			s->by_addr = 1;
 			strlcpy(s->connector_name, name,
@@ -931,7 +963,10 @@ answer_auth(struct smtp_session *s, int result, int64_t connector,
 			log_info("smtp %016llx: %s is connector %s by address",
 			    (unsigned long long)s->id, s->addr, name);
 		}
-		greet(s);
+		if (s->wait == W_ADDR) {
+			s->wait = W_NONE;
+			session_process(s);
+		}
 		return;
 	}
 	if (result == LKA_AUTH_OK) {
@@ -1015,7 +1050,7 @@ smtp_session_imsg(struct mproc *p, struct imsg *im)
 		    m_get_u64(&m, &size) == -1 || m_end(&m) == -1)
 			break;
 		s = session_find(reqid);
-		if (s != NULL && (s->wait == W_ADDR || s->wait == W_AUTH))
+		if (s != NULL && (s->addr_pending || s->wait == W_AUTH))
 			answer_auth(s, result, connector, name, rcpts, size);
 		return 1;
 	case IMSG_LKA_SENDER_RESULT:

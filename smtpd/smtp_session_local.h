@@ -42,7 +42,7 @@ enum {
 	W_NONE,
 	W_TLS,		/* handshake */
 	W_STARTTLS,	/* 220 going out, then the handshake */
-	W_ADDR,		/* lka: connector by address */
+	W_ADDR,		/* lka: connector by address, for MAIL */
 	W_AUTH,		/* lka: connector by password */
 	W_DELAY,	/* pause before a failed AUTH's reply */
 	W_MAIL,		/* lka: envelope sender */
@@ -76,6 +76,7 @@ struct smtp_session {
 	int			 auth_result;	/* during W_DELAY */
 	struct smtp_auth	 auth;
 	int			 in_auth;	/* an AUTH exchange is open */
+	int			 addr_pending;	/* lka: connector by address */
 
 	/* Who sends, once authenticated. */
 	int64_t			 connector;	/* 0: nobody yet */
