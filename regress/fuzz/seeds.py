@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the seed corpora of the dns_parse, spf, dkim_record, config,
-smtp_parse, smtp_data, smtp_auth and envelope fuzz targets (their input
-layouts are in the comments of fuzz_NAME.c).
+smtp_parse, smtp_data, smtp_auth, envelope and mta_reply fuzz targets
+(their input layouts are in the comments of fuzz_NAME.c).
 
     python3 seeds.py        from regress/fuzz: rewrites corpus/NAME/*
 
@@ -398,6 +398,58 @@ ENVELOPE = {
     "trailing_bytes": envelope([(b"b@c", b"0", b"", b"")]) + b"\n",
 }
 
+# mta_reply: mode bit 0 (0 reply parser, 1 body writer), feeding pattern
+# in bits 1-2, replies awaited, then the bytes (SECURITY.md O1, O2, F2).
+REPLY_MODE, BODY_MODE = 0, 1
+MR_BYTES, MR_CHUNKS, MR_SMALL_OUT = 1, 2, 3
+
+
+def mr(mode, pattern, awaited, data):
+    return bytes([mode | pattern << 1, awaited]) + data
+
+
+EHLO = (b"250-mx.example.org Hello\r\n250-PIPELINING\r\n"
+        b"250-SIZE 52428800\r\n250-8BITMIME\r\n250-STARTTLS\r\n"
+        b"250 ENHANCEDSTATUSCODES\r\n")
+MTA_REPLY = {
+    "greeting": mr(REPLY_MODE, MR_BYTES, 1, b"220 mx.example.org ESMTP\r\n"),
+    "ehlo": mr(REPLY_MODE, MR_CHUNKS, 1, EHLO),
+    "pipelined": mr(REPLY_MODE, MR_CHUNKS, 3,
+                    b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n"),
+    "enhanced_error": mr(REPLY_MODE, MR_BYTES, 1,
+                         b"550-5.7.1 Rejected\r\n550 5.7.1 by policy\r\n"),
+    "empty_continuation": mr(REPLY_MODE, MR_BYTES, 1,
+                             b"250-\r\n250 ok\r\n"),
+    "code_only": mr(REPLY_MODE, MR_CHUNKS, 2, b"250\r\n221\r\n"),
+    # CVE-2020-8794 and SECURITY.md O1.
+    "short_continuation": mr(REPLY_MODE, MR_BYTES, 1,
+                             b"250-ok\r\n25\r\n"),
+    "code_999": mr(REPLY_MODE, MR_BYTES, 1, b"999 x\r\n"),
+    "code_2x0": mr(REPLY_MODE, MR_CHUNKS, 1, b"2x0 x\r\n"),
+    "mismatch": mr(REPLY_MODE, MR_BYTES, 1, b"250-a\r\n251 b\r\n"),
+    "nul": mr(REPLY_MODE, MR_BYTES, 1, b"250 a\0b\r\n"),
+    "bare_lf": mr(REPLY_MODE, MR_BYTES, 1, b"250-a\n250 b\r\n"),
+    "bare_cr": mr(REPLY_MODE, MR_CHUNKS, 1, b"250 a\rb\r\n"),
+    "eight_bit": mr(REPLY_MODE, MR_BYTES, 1,
+                    b"550 caf\xc3\xa9 \x1b[0m\x7f\t\r\n"),
+    "line_513": mr(REPLY_MODE, MR_CHUNKS, 1,
+                   b"250 " + b"x" * 507 + b"\r\n"),
+    "lines_101": mr(REPLY_MODE, MR_CHUNKS, 1,
+                    b"250-x\r\n" * 100 + b"250 end\r\n"),
+    # O2: plaintext injected after the 220 to STARTTLS.
+    "starttls_injection": mr(REPLY_MODE, MR_BYTES, 1,
+                             b"220 2.0.0 go\r\n250 fake\r\n"),
+    "body_plain": mr(BODY_MODE, MR_BYTES, 0,
+                     b"Subject: x\r\n\r\n.hi\r\n.\r\n..\r\nend"),
+    "body_small_out": mr(BODY_MODE, MR_SMALL_OUT, 0,
+                         b".\r\n\r\n.\r\nQUIT\r\n"),
+    "body_empty": mr(BODY_MODE, MR_BYTES, 0, b""),
+    "body_bare_lf": mr(BODY_MODE, MR_CHUNKS, 0, b"a\r\nb\n.\nMAIL\r\n"),
+    "body_bare_cr_end": mr(BODY_MODE, MR_SMALL_OUT, 0, b"a\r\nb\r"),
+    # Four octets out before the error (a harness bug found by fuzzing).
+    "body_bare_lf_after_four": mr(BODY_MODE, MR_BYTES, 0, b"abc.\n"),
+}
+
 
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
@@ -418,6 +470,7 @@ def main():
     write("smtp_data", SMTP_DATA)
     write("smtp_auth", SMTP_AUTH)
     write("envelope", ENVELOPE)
+    write("mta_reply", MTA_REPLY)
 
 
 if __name__ == "__main__":
