@@ -5,8 +5,9 @@
  * defaults, lets the grammar (parse.y) apply the statements and then checks
  * what no single statement can: that every pki has both files, that every
  * listener names a pki that exists, that no two listeners share an
- * address and port, and that the spf include name derived from the host
- * name fits.  Also here: the value parsers the statements share.
+ * address and port, that the spf include name derived from the host
+ * name fits, and that the delay notice comes before the bounce.
+ * Also here: the value parsers the statements share.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -84,6 +85,7 @@ config_valid_dnsname(const char *s)
 static struct sendgated_conf *
 config_new(void)
 {
+	static const int64_t	 retry[] = CONFIG_DEFAULT_QUEUE_RETRY;
 	struct sendgated_conf	*conf;
 
 	if ((conf = calloc(1, sizeof(*conf))) == NULL)
@@ -133,6 +135,15 @@ config_new(void)
 	conf->dkim_algs = CONFIG_DKIM_RSA | CONFIG_DKIM_ED25519;
 	conf->checks_every = CONFIG_DEFAULT_CHECKS_EVERY;
 	conf->checks_inflight = CONFIG_DEFAULT_CHECKS_INFLIGHT;
+
+	memcpy(conf->queue_retry, retry, sizeof(retry));
+	conf->queue_nretry = sizeof(retry) / sizeof(retry[0]);
+	conf->queue_expire = CONFIG_DEFAULT_QUEUE_EXPIRE;
+	conf->queue_warn = CONFIG_DEFAULT_QUEUE_WARN;
+	conf->deliver_port = CONFIG_DEFAULT_DELIVER_PORT;
+	conf->tls_policy = CONFIG_DEFAULT_TLS_POLICY;
+	conf->mta_concurrency = CONFIG_DEFAULT_MTA_CONCURRENCY;
+	conf->mta_per_host = CONFIG_DEFAULT_MTA_PER_HOST;
 	return conf;
 }
 
@@ -167,6 +178,8 @@ config_check(struct sendgated_conf *conf, const char *name, FILE *errf)
 {
 	struct config_pki	*pki;
 	struct config_listen	*l, *prev;
+	char			 warn[CONFIG_FORMAT_MAX];
+	char			 expire[CONFIG_FORMAT_MAX];
 	int			 errors = 0;
 
 	TAILQ_FOREACH(pki, &conf->pkis, entry) {
@@ -205,6 +218,25 @@ config_check(struct sendgated_conf *conf, const char *name, FILE *errf)
 		    "long for the default spf include (max %zu bytes)",
 		    sizeof(conf->spf_include) - 1 - strlen("_spf."));
 		errors++;
+	}
+	/*
+	 * A delay notice after the message has bounced would say nothing.
+	 * A queue expire at or under the default warn turns the notice off
+	 * (sendgated.conf.5 says so); a warn given explicitly is an error.
+	 */
+	if (conf->queue_warn != 0 && conf->queue_warn >= conf->queue_expire) {
+		if (conf->queue_warn_line == 0)
+			conf->queue_warn = 0;
+		else {
+			config_format_duration(warn, sizeof(warn),
+			    conf->queue_warn);
+			config_format_duration(expire, sizeof(expire),
+			    conf->queue_expire);
+			config_error(errf, name, conf->queue_warn_line,
+			    "queue warn: %s is not shorter than queue expire "
+			    "(%s)", warn, expire);
+			errors++;
+		}
 	}
 	return errors;
 }
@@ -337,6 +369,8 @@ config_free(struct sendgated_conf *conf)
 		TAILQ_REMOVE(&conf->listeners, l, entry);
 		free(l);
 	}
+	/* Every process parses the file: no smarthost password left over. */
+	explicit_bzero(&conf->relayhost, sizeof(conf->relayhost));
 	free(conf);
 }
 

@@ -99,6 +99,59 @@ struct config_limits {
 #define CONFIG_DEFAULT_SMTP_TIMEOUT_DATA	600
 #define CONFIG_DEFAULT_SMTP_TIMEOUT_HANDSHAKE	30
 
+/*
+ * Delivery from the queue, by the relay agent (mta): the retry schedule
+ * after temporary failures, in seconds (after the last interval, the
+ * retries go on at that interval); when a message is bounced, and when a
+ * delay notice is sent (0: never); the port of MX hosts; connections at
+ * once, in all and to one destination host.
+ */
+#define CONFIG_QUEUE_RETRY_MAX		16
+#define CONFIG_DEFAULT_QUEUE_RETRY	{ 5 * 60, 10 * 60, 20 * 60, 40 * 60, \
+					    60 * 60 }
+#define CONFIG_DEFAULT_QUEUE_EXPIRE	(5 * 24 * 3600)
+#define CONFIG_DEFAULT_QUEUE_WARN	(4 * 3600)
+#define CONFIG_DEFAULT_DELIVER_PORT	25
+#define CONFIG_DEFAULT_MTA_CONCURRENCY	100
+#define CONFIG_DEFAULT_MTA_PER_HOST	10
+
+/*
+ * "relay via": every message goes to this smarthost instead of the MX
+ * hosts of its domain.  The port, unless given, follows the mode.
+ */
+enum config_relay_mode {
+	CONFIG_RELAY_STARTTLS,	/* "starttls": STARTTLS required */
+	CONFIG_RELAY_TLS,	/* "tls": implicit TLS */
+	CONFIG_RELAY_PLAIN	/* "plain": no TLS, and so no auth */
+};
+
+#define CONFIG_RELAY_PORT_STARTTLS	587
+#define CONFIG_RELAY_PORT_TLS		465
+#define CONFIG_RELAY_PORT_PLAIN		25
+#define CONFIG_RELAY_AUTH_MAX		255	/* user, password (RFC 4616) */
+
+struct config_relayhost {
+	int			 set;		/* 0: MX lookups */
+	char			 host[CONFIG_HOSTNAME_MAX + 1];
+	uint16_t		 port;
+	enum config_relay_mode	 mode;
+	char			 user[CONFIG_RELAY_AUTH_MAX + 1]; /* "": none */
+	char			 pass[CONFIG_RELAY_AUTH_MAX + 1];
+};
+
+/* Outbound TLS: the default policy, and the one of a destination domain. */
+#define CONFIG_TLS_OPPORTUNISTIC	0	/* if offered, unverified */
+#define CONFIG_TLS_REQUIRE		1	/* always, unverified */
+#define CONFIG_TLS_VERIFY		2	/* always, cert verified */
+#define CONFIG_DEFAULT_TLS_POLICY	CONFIG_TLS_OPPORTUNISTIC
+#define CONFIG_TLS_DOMAINS_MAX		64
+
+struct config_tls_domain {
+	char			 domain[CONFIG_HOSTNAME_MAX + 1]; /* lower */
+	int			 policy;	/* CONFIG_TLS_REQUIRE, VERIFY */
+	int			 line;
+};
+
 #define CONFIG_DKIM_RSA			0x01	/* rsa-sha256 */
 #define CONFIG_DKIM_ED25519		0x02	/* ed25519-sha256 */
 
@@ -149,6 +202,20 @@ struct sendgated_conf {
 	int			 nresolvers;
 	struct sockaddr_storage	 relay_addrs[CONFIG_RELAY_ADDRS_MAX];
 	int			 nrelay_addrs;
+
+	int64_t			 queue_retry[CONFIG_QUEUE_RETRY_MAX]; /* s */
+	int			 queue_nretry;
+	int64_t			 queue_expire;		/* seconds */
+	int			 queue_expire_line;	/* 0: the default */
+	int64_t			 queue_warn;		/* seconds, 0: never */
+	int			 queue_warn_line;	/* 0: the default */
+	int			 deliver_port;		/* of MX hosts */
+	struct config_relayhost	 relayhost;
+	int			 tls_policy;		/* CONFIG_TLS_* */
+	struct config_tls_domain tls_domains[CONFIG_TLS_DOMAINS_MAX];
+	int			 ntls_domains;
+	int			 mta_concurrency;	/* connections */
+	int			 mta_per_host;		/* at once, per host */
 };
 
 /*

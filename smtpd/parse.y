@@ -45,10 +45,18 @@
 #define PARSE_DATA_TIMEOUT_MAX	(24ULL * 3600)
 #define PARSE_TLS_TIMEOUT_MAX	600ULL
 #define PARSE_DNS_PORT		53	/* of a resolver without port */
+#define PARSE_RETRY_MIN		60ULL
+#define PARSE_RETRY_MAX		(24ULL * 3600)
+#define PARSE_EXPIRE_MIN	3600ULL
+#define PARSE_EXPIRE_MAX	(30ULL * 24 * 3600)
+#define PARSE_WARN_MIN		600ULL	/* or 0 */
+#define PARSE_WARN_MAX		(7ULL * 24 * 3600)
+#define PARSE_MTA_MAX		1000	/* outbound connections */
+#define PARSE_MTA_HOST_MAX	100	/* outbound connections to one host */
 
 /*
  * Statements that may be given once: a second one is an error.  All but
- * the last three set one value each, as settings[] says.
+ * the last six set one value each, as settings[] says.
  */
 enum setting {
 	SET_HOSTNAME,
@@ -84,9 +92,17 @@ enum setting {
 	SET_SMTP_CMD_TIMEOUT,
 	SET_SMTP_DATA_TIMEOUT,
 	SET_SMTP_TLS_TIMEOUT,
+	SET_QUEUE_EXPIRE,
+	SET_QUEUE_WARN,
+	SET_DELIVER_PORT,
+	SET_MTA_CONCURRENCY,
+	SET_MTA_PER_HOST,
 	SET_DKIM_ALGS,		/* lists: read by their own functions */
 	SET_RESOLVER,
 	SET_RELAY_ADDRESS,
+	SET_QUEUE_RETRY,
+	SET_RELAY_VIA,		/* options: relay_begin(), relay_define() */
+	SET_TLS_POLICY,		/* tls_policy() */
 	SET_COUNT
 };
 
@@ -100,8 +116,10 @@ enum value_kind {
 	VALUE_LABEL,		/* a DNS label of [a-z0-9-], at most max */
 	VALUE_DNSNAME,		/* a host name, '_' allowed */
 	VALUE_NUMBER,		/* digits; int, uint64_t, min to max */
+	VALUE_PORT,		/* a VALUE_NUMBER said to be a port */
 	VALUE_SIZE,		/* config_parse_size(); uint64_t */
 	VALUE_DURATION,		/* config_parse_duration(); int64_t */
+	VALUE_DURATION0,	/* as VALUE_DURATION, or 0 below min */
 	VALUE_FLAG,		/* no value; the int is set to 1 */
 	VALUE_LIST
 };
@@ -198,9 +216,27 @@ static const struct {
 	[SET_SMTP_TLS_TIMEOUT] = { "smtp timeout handshake", VALUE_DURATION,
 				    CONF_FIELD(smtp_timeout_handshake),
 				    1, PARSE_TLS_TIMEOUT_MAX },
+	[SET_QUEUE_EXPIRE] =	{ "queue expire", VALUE_DURATION,
+				    CONF_FIELD(queue_expire),
+				    PARSE_EXPIRE_MIN, PARSE_EXPIRE_MAX },
+	[SET_QUEUE_WARN] =	{ "queue warn", VALUE_DURATION0,
+				    CONF_FIELD(queue_warn),
+				    PARSE_WARN_MIN, PARSE_WARN_MAX },
+	[SET_DELIVER_PORT] =	{ "deliver port", VALUE_PORT,
+				    CONF_FIELD(deliver_port), 1, 65535 },
+	[SET_MTA_CONCURRENCY] =	{ "mta concurrency", VALUE_NUMBER,
+				    CONF_FIELD(mta_concurrency),
+				    1, PARSE_MTA_MAX },
+	[SET_MTA_PER_HOST] =	{ "mta concurrency per host", VALUE_NUMBER,
+				    CONF_FIELD(mta_per_host),
+				    1, PARSE_MTA_HOST_MAX },
 	[SET_DKIM_ALGS] =	{ "dkim algorithms", VALUE_LIST },
 	[SET_RESOLVER] =	{ "resolver", VALUE_LIST },
 	[SET_RELAY_ADDRESS] =	{ "relay address", VALUE_LIST },
+	[SET_QUEUE_RETRY] =	{ "queue retry", VALUE_DURATION, /* each */
+				    0, 0, PARSE_RETRY_MIN, PARSE_RETRY_MAX },
+	[SET_RELAY_VIA] =	{ "relay via", VALUE_LIST },
+	[SET_TLS_POLICY] =	{ "tls", VALUE_LIST },
 };
 
 static const struct {
@@ -228,13 +264,22 @@ static struct {
 		struct token	 pkiname;
 	} listen;
 
-	/* the dkim algorithms, resolver or relay address statement */
+	/* the dkim algorithms, resolver, relay address or queue retry */
 	struct {
 		enum setting	 which;
 		int		 n;		/* values so far */
 		int		 bad;		/* one of them was wrong */
 		int		 algs;		/* CONFIG_DKIM_* */
 	} list;
+
+	/* options of the relay via statement being read */
+	struct {
+		int		 port, mode, auth;	/* lines where given */
+		int		 bad;			/* a value was wrong */
+		uint16_t	 portnum;
+		enum config_relay_mode mode_value;
+		struct token	 host, user, pass;
+	} relay;
 } ps;
 
 /* Only the parser calls them; byacc's later declarations keep this. */
@@ -253,22 +298,35 @@ static void	 list_end(int);
 static void	 dkim_alg(const struct token *);
 static void	 resolver_add(const struct token *, const struct token *);
 static void	 relay_address_add(const struct token *);
+static void	 retry_add(const struct token *);
+static void	 relay_begin(int, const struct token *);
+static void	 relay_port(const struct token *);
+static void	 relay_mode(const struct token *, enum config_relay_mode);
+static void	 relay_auth(const struct token *, const struct token *,
+		    const struct token *);
+static void	 relay_define(int);
+static void	 tls_policy(int, int);
+static void	 tls_domain(int, int, const struct token *);
 %}
 
 %union {
 	struct token	tok;
 	int		window;		/* enum config_window */
+	int		policy;		/* CONFIG_TLS_* */
 }
 
-%token	<tok>	ADDRESS ALGORITHMS AUTHFAILURES CERT CHECKS COMMAND CONCURRENCY
-%token	<tok>	CONTROL DATA DAY DKIM EMPTY EVERY GRACE GROUP HANDSHAKE HOSTNAME
-%token	<tok>	HOUR INCLUDE JUNK KEY KEYS LIMIT LISTEN MESSAGE MESSAGES MINUTE
-%token	<tok>	ON PER PKI PORT PREFIX QUEUE RECIPIENTS RELAY REQUIRE RESOLVER
-%token	<tok>	SELECTOR SESSIONS SESSIONSPERADDR SIGNER SIZE SMTP SMTPS SOCKET
-%token	<tok>	SPF STATE TIMEOUT TLS USER VERIFICATION
+%token	<tok>	ADDRESS ALGORITHMS AUTH AUTHFAILURES CERT CHECKS COMMAND
+%token	<tok>	CONCURRENCY CONTROL DATA DAY DELIVER DESTINATION DKIM EMPTY
+%token	<tok>	EVERY EXPIRE FOR GRACE GROUP HANDSHAKE HOST HOSTNAME HOUR
+%token	<tok>	INCLUDE JUNK KEY KEYS LIMIT LISTEN MESSAGE MESSAGES MINUTE MTA
+%token	<tok>	ON OPPORTUNISTIC PER PKI PLAIN PORT PREFIX QUEUE RECIPIENTS RELAY
+%token	<tok>	REQUIRE RESOLVER RETRY SELECTOR SESSIONS SESSIONSPERADDR SIGNER
+%token	<tok>	SIZE SMTP SMTPS SOCKET SPF STARTTLS STATE TIMEOUT TLS USER
+%token	<tok>	VERIFICATION VERIFY VIA WARN
 %token	<tok>	ERROR STRING NUMBER
 %type	<tok>	string
 %type	<window> window
+%type	<policy> required
 
 %%
 
@@ -283,6 +341,8 @@ statement	: macro
 		| pki
 		| listen
 		| list
+		| relay
+		| tls
 		;
 
 /*
@@ -370,6 +430,24 @@ setting		: HOSTNAME string	{
 		| SMTP TIMEOUT HANDSHAKE string {
 			setting(SET_SMTP_TLS_TIMEOUT, $1.lineno, &$4);
 		}
+		| QUEUE EXPIRE string	{
+			setting(SET_QUEUE_EXPIRE, $1.lineno, &$3);
+		}
+		| QUEUE WARN string	{
+			setting(SET_QUEUE_WARN, $1.lineno, &$3);
+		}
+		| DELIVER PORT string	{
+			setting(SET_DELIVER_PORT, $1.lineno, &$3);
+		}
+		| MTA CONCURRENCY string {
+			setting(SET_MTA_CONCURRENCY, $1.lineno, &$3);
+		}
+		| MTA CONCURRENCY string PER HOST {
+			setting(SET_MTA_PER_HOST, $1.lineno, &$3);
+		}
+		| MTA CONCURRENCY string PER DESTINATION {
+			setting(SET_MTA_PER_HOST, $1.lineno, &$3);
+		}
 		;
 
 window		: MINUTE		{ $$ = WINDOW_MINUTE; }
@@ -418,6 +496,9 @@ list		: DKIM ALGORITHMS	{
 		| RELAY ADDRESS		{
 			list_begin(SET_RELAY_ADDRESS, $1.lineno);
 		} addresses		{ list_end($1.lineno); }
+		| QUEUE RETRY		{
+			list_begin(SET_QUEUE_RETRY, $1.lineno);
+		} intervals		{ list_end($1.lineno); }
 		;
 
 algorithms	: string		{ dkim_alg(&$1); }
@@ -435,6 +516,49 @@ nameserver	: string		{ resolver_add(&$1, NULL); }
 
 addresses	: string		{ relay_address_add(&$1); }
 		| addresses string	{ relay_address_add(&$2); }
+		;
+
+intervals	: string		{ retry_add(&$1); }
+		| intervals string	{ retry_add(&$2); }
+		;
+
+/*
+ * relay via HOST [port N] [tls|starttls|plain] [auth USER PASS], options
+ * in any order.
+ */
+relay		: RELAY VIA string	{
+			relay_begin($1.lineno, &$3);
+		} relayopts		{ relay_define($1.lineno); }
+		;
+
+relayopts	: /* empty */
+		| relayopts relayopt
+		;
+
+relayopt	: PORT string		{ relay_port(&$2); }
+		| TLS			{ relay_mode(&$1, CONFIG_RELAY_TLS); }
+		| STARTTLS		{
+			relay_mode(&$1, CONFIG_RELAY_STARTTLS);
+		}
+		| PLAIN			{ relay_mode(&$1, CONFIG_RELAY_PLAIN); }
+		| AUTH string string	{ relay_auth(&$1, &$2, &$3); }
+		;
+
+/*
+ * tls opportunistic | require [verify]: the default policy, once;
+ * tls require [verify] for DOMAIN: the policy of one domain.
+ */
+tls		: TLS OPPORTUNISTIC	{
+			tls_policy($1.lineno, CONFIG_TLS_OPPORTUNISTIC);
+		}
+		| TLS required		{ tls_policy($1.lineno, $2); }
+		| TLS required FOR string {
+			tls_domain($1.lineno, $2, &$4);
+		}
+		;
+
+required	: REQUIRE		{ $$ = CONFIG_TLS_REQUIRE; }
+		| REQUIRE VERIFY	{ $$ = CONFIG_TLS_VERIFY; }
 		;
 
 %%
@@ -528,7 +652,7 @@ check_value(enum value_kind kind, const char *what, size_t label_max,
 static int
 check_number(enum setting which, const struct token *v, uint64_t *n)
 {
-	const char	*noun = "number";
+	const char	*noun = "number", *zero = "";
 	char		 buf[LEX_SHOW_MAX];
 	char		 lo[CONFIG_FORMAT_MAX], hi[CONFIG_FORMAT_MAX];
 	uint64_t	 min = settings[which].min, max = settings[which].max;
@@ -543,13 +667,21 @@ check_number(enum setting which, const struct token *v, uint64_t *n)
 		config_format_size(hi, sizeof(hi), max);
 		break;
 	case VALUE_DURATION:
+	case VALUE_DURATION0:
 		noun = "duration";
 		if ((rc = config_parse_duration(v->string, &i)) == 0)
 			*n = i;
 		config_format_duration(lo, sizeof(lo), min);
 		config_format_duration(hi, sizeof(hi), max);
+		if (settings[which].kind == VALUE_DURATION0) {
+			if (rc == 0 && *n == 0)
+				return 0;
+			zero = "0 or ";
+		}
 		break;
 	default:
+		if (settings[which].kind == VALUE_PORT)
+			noun = "port";
 		if ((rc = lex_number(v->string, &i)) == 0)
 			*n = i;
 		snprintf(lo, sizeof(lo), "%llu", (unsigned long long)min);
@@ -558,9 +690,9 @@ check_number(enum setting which, const struct token *v, uint64_t *n)
 	}
 	if (rc == 0 && *n >= min && *n <= max)
 		return 0;
-	lex_error(v->lineno, "%s: invalid %s '%s' (must be %s-%s)",
+	lex_error(v->lineno, "%s: invalid %s '%s' (must be %s%s-%s)",
 	    settings[which].what, noun, lex_show(buf, sizeof(buf), v->string),
-	    lo, hi);
+	    zero, lo, hi);
 	return -1;
 }
 
@@ -587,8 +719,10 @@ setting(enum setting which, int line, const struct token *v)
 		ps.setline[which] = line;
 	switch (settings[which].kind) {
 	case VALUE_NUMBER:
+	case VALUE_PORT:
 	case VALUE_SIZE:
 	case VALUE_DURATION:
+	case VALUE_DURATION0:
 		if (check_number(which, v, &n) == -1)
 			return;
 		/* FALLTHROUGH */
@@ -799,17 +933,22 @@ list_begin(enum setting which, int line)
 		ps.conf->nresolvers = 0;
 	else if (which == SET_RELAY_ADDRESS)
 		ps.conf->nrelay_addrs = 0;
+	else if (which == SET_QUEUE_RETRY)
+		ps.conf->queue_nretry = 0;
 }
 
-/* Room for one more value in a list of max; said once when there is not. */
+/*
+ * Room for one more value (addresses, intervals) in a list of max; said
+ * once when there is not.
+ */
 static int
-list_room(int max, int line)
+list_room(int max, const char *what, int line)
 {
 	if (ps.list.n++ < max)
 		return 1;
 	if (ps.list.n == max + 1)
-		lex_error(line, "%s: too many addresses (max %d)",
-		    settings[ps.list.which].what, max);
+		lex_error(line, "%s: too many %s (max %d)",
+		    settings[ps.list.which].what, what, max);
 	ps.list.bad = 1;
 	return 0;
 }
@@ -863,7 +1002,7 @@ resolver_add(const struct token *addr, const struct token *port)
 	uint16_t		 portnum = PARSE_DNS_PORT;
 	int			 bad = 0;
 
-	if (!list_room(CONFIG_RESOLVERS_MAX, addr->lineno))
+	if (!list_room(CONFIG_RESOLVERS_MAX, "addresses", addr->lineno))
 		return;
 	r = &ps.conf->resolvers[ps.conf->nresolvers];
 	if (strlen(addr->string) >= sizeof(r->addr) ||
@@ -893,7 +1032,7 @@ relay_address_add(const struct token *addr)
 	socklen_t		 sslen;
 	char			 buf[LEX_SHOW_MAX];
 
-	if (!list_room(CONFIG_RELAY_ADDRS_MAX, addr->lineno))
+	if (!list_room(CONFIG_RELAY_ADDRS_MAX, "addresses", addr->lineno))
 		return;
 	ss = &ps.conf->relay_addrs[ps.conf->nrelay_addrs];
 	if (ip_address(addr->string, 0, ss, &sslen) == -1)
@@ -901,6 +1040,201 @@ relay_address_add(const struct token *addr)
 		    "address", lex_show(buf, sizeof(buf), addr->string));
 	else
 		ps.conf->nrelay_addrs++;
+}
+
+/*
+ * One interval of queue retry: in range, and not shorter than the one
+ * before it, so that a failing destination is tried ever less often.
+ */
+static void
+retry_add(const struct token *v)
+{
+	struct sendgated_conf	*conf = ps.conf;
+	char			 buf[LEX_SHOW_MAX], prev[CONFIG_FORMAT_MAX];
+	uint64_t		 n;
+
+	if (!list_room(CONFIG_QUEUE_RETRY_MAX, "intervals", v->lineno) ||
+	    check_number(SET_QUEUE_RETRY, v, &n) == -1) {
+		ps.list.bad = 1;
+		return;
+	}
+	if (conf->queue_nretry > 0 &&
+	    (int64_t)n < conf->queue_retry[conf->queue_nretry - 1]) {
+		config_format_duration(prev, sizeof(prev),
+		    conf->queue_retry[conf->queue_nretry - 1]);
+		lex_error(v->lineno, "queue retry: '%s' is shorter than the "
+		    "interval before it (%s)",
+		    lex_show(buf, sizeof(buf), v->string), prev);
+		ps.list.bad = 1;
+		return;
+	}
+	conf->queue_retry[conf->queue_nretry++] = n;
+}
+
+/* The host comes first on the line: checked first, before the options. */
+static void
+relay_begin(int line, const struct token *host)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 buf[LEX_SHOW_MAX];
+
+	duplicate(SET_RELAY_VIA, line);
+	memset(&ps.relay, 0, sizeof(ps.relay));
+	ps.relay.mode_value = CONFIG_RELAY_STARTTLS;
+	ps.relay.host = *host;
+	if (!config_valid_hostname(host->string) &&
+	    ip_address(host->string, 0, &ss, &sslen) == -1) {
+		lex_error(host->lineno, "relay via: '%s' is not a host name "
+		    "or IP address", lex_show(buf, sizeof(buf),
+		    host->string));
+		ps.relay.bad = 1;
+	}
+}
+
+static int
+relay_twice(int *given, const char *what, int line)
+{
+	if (*given != 0) {
+		lex_error(line, "relay via: %s given twice", what);
+		ps.relay.bad = 1;
+		return 1;
+	}
+	*given = line;
+	return 0;
+}
+
+static void
+relay_port(const struct token *v)
+{
+	if (!relay_twice(&ps.relay.port, "port", v->lineno) &&
+	    check_port("relay via", v, &ps.relay.portnum) == -1)
+		ps.relay.bad = 1;
+}
+
+static void
+relay_mode(const struct token *t, enum config_relay_mode mode)
+{
+	if (!relay_twice(&ps.relay.mode, "tls, starttls or plain", t->lineno))
+		ps.relay.mode_value = mode;
+}
+
+/* 1..CONFIG_RELAY_AUTH_MAX bytes, none of them a control character. */
+static int
+valid_secret(const char *s)
+{
+	size_t	len = strlen(s), i;
+
+	if (len == 0 || len > CONFIG_RELAY_AUTH_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Neither value is shown in a message: the password is a secret. */
+static void
+relay_auth(const struct token *t, const struct token *user,
+    const struct token *pass)
+{
+	if (relay_twice(&ps.relay.auth, "auth", t->lineno))
+		return;
+	if (!valid_secret(user->string)) {
+		lex_error(user->lineno, "relay via: the auth user must be 1-%d "
+		    "bytes, without control characters",
+		    CONFIG_RELAY_AUTH_MAX);
+		ps.relay.bad = 1;
+	}
+	if (!valid_secret(pass->string)) {
+		lex_error(pass->lineno, "relay via: the auth password must be "
+		    "1-%d bytes, without control characters",
+		    CONFIG_RELAY_AUTH_MAX);
+		ps.relay.bad = 1;
+	}
+	ps.relay.user = *user;
+	ps.relay.pass = *pass;
+}
+
+/*
+ * The statement has parsed.  Credentials go only over TLS: with plain,
+ * anyone on the path could read them.
+ */
+static void
+relay_define(int line)
+{
+	struct config_relayhost	*r = &ps.conf->relayhost;
+
+	if (ps.setline[SET_RELAY_VIA] == 0)
+		ps.setline[SET_RELAY_VIA] = line;
+	if (ps.relay.auth && ps.relay.mode_value == CONFIG_RELAY_PLAIN) {
+		lex_error(line, "relay via: auth requires tls or starttls");
+		ps.relay.bad = 1;
+	}
+	if (ps.relay.bad)
+		return;
+	memset(r, 0, sizeof(*r));
+	r->set = 1;
+	strlcpy(r->host, ps.relay.host.string, sizeof(r->host));
+	r->mode = ps.relay.mode_value;
+	if (ps.relay.port)
+		r->port = ps.relay.portnum;
+	else if (r->mode == CONFIG_RELAY_TLS)
+		r->port = CONFIG_RELAY_PORT_TLS;
+	else if (r->mode == CONFIG_RELAY_PLAIN)
+		r->port = CONFIG_RELAY_PORT_PLAIN;
+	else
+		r->port = CONFIG_RELAY_PORT_STARTTLS;
+	if (ps.relay.auth) {
+		strlcpy(r->user, ps.relay.user.string, sizeof(r->user));
+		strlcpy(r->pass, ps.relay.pass.string, sizeof(r->pass));
+	}
+}
+
+static void
+tls_policy(int line, int policy)
+{
+	if (!duplicate(SET_TLS_POLICY, line))
+		ps.setline[SET_TLS_POLICY] = line;
+	ps.conf->tls_policy = policy;
+}
+
+/* Domains compare without case: kept in lower case. */
+static void
+tls_domain(int line, int policy, const struct token *v)
+{
+	struct sendgated_conf	*conf = ps.conf;
+	struct config_tls_domain *d;
+	char			 buf[LEX_SHOW_MAX];
+	char			 name[CONFIG_HOSTNAME_MAX + 1];
+	size_t			 i;
+	int			 j;
+
+	if (!config_valid_hostname(v->string)) {
+		lex_error(v->lineno, "tls: '%s' is not a valid host name",
+		    lex_show(buf, sizeof(buf), v->string));
+		return;
+	}
+	for (i = 0; v->string[i] != '\0'; i++)
+		name[i] = v->string[i] >= 'A' && v->string[i] <= 'Z' ?
+		    v->string[i] - 'A' + 'a' : v->string[i];
+	name[i] = '\0';
+	for (j = 0; j < conf->ntls_domains; j++) {
+		if (strcmp(conf->tls_domains[j].domain, name) == 0) {
+			lex_error(line, "tls: duplicate domain '%s' (first at "
+			    "line %d)", name, conf->tls_domains[j].line);
+			return;
+		}
+	}
+	if (conf->ntls_domains == CONFIG_TLS_DOMAINS_MAX) {
+		lex_error(line, "tls: too many domains (max %d)",
+		    CONFIG_TLS_DOMAINS_MAX);
+		return;
+	}
+	d = &conf->tls_domains[conf->ntls_domains++];
+	strlcpy(d->domain, name, sizeof(d->domain));
+	d->policy = policy;
+	d->line = line;
 }
 
 /* Only the parser calls them; byacc's later declarations keep this. */
@@ -927,6 +1261,8 @@ config_grammar(const char *buf, size_t len, const char *name, FILE *errf,
 	lex_begin(buf, len, name, errf);
 	failed = yyparse() != 0;
 	conf->hostname_line = ps.setline[SET_HOSTNAME];
+	conf->queue_expire_line = ps.setline[SET_QUEUE_EXPIRE];
+	conf->queue_warn_line = ps.setline[SET_QUEUE_WARN];
 	memset(&ps, 0, sizeof(ps));
 	return lex_end(failed);
 }

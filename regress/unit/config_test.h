@@ -1,7 +1,7 @@
 /*
  * What the sendgated.conf tests share: parse an input, show a value of the
  * result as text, check an input against the value or the messages it
- * must give.  Included by test_config.c and test_config_policy.c only.
+ * must give.  Included by the test_config*.c files only.
  */
 #ifndef SENDGATE_CONFIG_TEST_H
 #define SENDGATE_CONFIG_TEST_H
@@ -124,7 +124,55 @@ static const struct {
 	FIELD("smtp timeout command", smtp_timeout_command, I64),
 	FIELD("smtp timeout data", smtp_timeout_data, I64),
 	FIELD("smtp timeout handshake", smtp_timeout_handshake, I64),
+	FIELD("queue expire", queue_expire, I64),
+	FIELD("queue warn", queue_warn, I64),
+	FIELD("deliver port", deliver_port, INT),
+	FIELD("mta concurrency", mta_concurrency, INT),
+	FIELD("mta concurrency per host", mta_per_host, INT),
 };
+
+static const char *const tls_policies[] = {
+	[CONFIG_TLS_OPPORTUNISTIC] = "opportunistic",
+	[CONFIG_TLS_REQUIRE] = "require",
+	[CONFIG_TLS_VERIFY] = "require verify",
+};
+
+static const char *const relay_modes[] = {
+	[CONFIG_RELAY_STARTTLS] = "starttls",
+	[CONFIG_RELAY_TLS] = "tls",
+	[CONFIG_RELAY_PLAIN] = "plain",
+};
+
+/* "smtp.example port 587 starttls auth USER PASS", or "(none)" */
+static void
+describe_relayhost(char *buf, size_t size, const struct config_relayhost *r)
+{
+	if (!r->set) {
+		strlcpy(buf, "(none)", size);
+		return;
+	}
+	snprintf(buf, size, "%s port %u %s", r->host, r->port,
+	    relay_modes[r->mode]);
+	if (r->user[0] != '\0')
+		snprintf(buf + strlen(buf), size - strlen(buf), " auth %s %s",
+		    r->user, r->pass);
+}
+
+/* "5m 10m 1h" */
+static void
+describe_retry(char *buf, size_t size, const struct sendgated_conf *conf)
+{
+	char	d[CONFIG_FORMAT_MAX];
+	int	i;
+
+	buf[0] = '\0';
+	for (i = 0; i < conf->queue_nretry; i++) {
+		config_format_duration(d, sizeof(d), conf->queue_retry[i]);
+		if (i > 0)
+			strlcat(buf, " ", size);
+		strlcat(buf, d, size);
+	}
+}
 
 /* "inet 127.0.0.1 587" */
 static void
@@ -180,9 +228,10 @@ describe_field(struct sendgated_conf *conf, size_t i, char *buf, size_t size)
 
 /*
  * One value of a parsed configuration as text: a field by its statement
- * name, "pki N", "listen N", "resolver N" or "relay address N" for the Nth
- * entry, "pkis", "listeners", "resolvers" or "relay addresses" for the
- * counts, "dkim algorithms" as names.
+ * name, "pki N", "listen N", "resolver N", "relay address N" or "tls
+ * domain N" for the Nth entry, "pkis", "listeners", "resolvers", "relay
+ * addresses" or "tls domains" for the counts, "dkim algorithms" as names,
+ * "queue retry" as durations, "tls" and "relay via" as written.
  */
 static const char *
 describe(struct sendgated_conf *conf, const char *key)
@@ -205,7 +254,22 @@ describe(struct sendgated_conf *conf, const char *key)
 		    conf->dkim_algs == (CONFIG_DKIM_RSA | CONFIG_DKIM_ED25519) ?
 		    " " : "", conf->dkim_algs & CONFIG_DKIM_ED25519 ?
 		    "ed25519-sha256" : "");
-	else if (strcmp(key, "resolvers") == 0)
+	else if (strcmp(key, "queue retry") == 0)
+		describe_retry(buf, sizeof(buf), conf);
+	else if (strcmp(key, "relay via") == 0)
+		describe_relayhost(buf, sizeof(buf), &conf->relayhost);
+	else if (strcmp(key, "tls") == 0)
+		strlcpy(buf, tls_policies[conf->tls_policy], sizeof(buf));
+	else if (strcmp(key, "tls domains") == 0)
+		snprintf(buf, sizeof(buf), "%d", conf->ntls_domains);
+	else if (sscanf(key, "tls domain %d", &want) == 1) {
+		if (want < 0 || want >= conf->ntls_domains)
+			return buf;
+		snprintf(buf, sizeof(buf), "%s %s line %d",
+		    conf->tls_domains[want].domain,
+		    tls_policies[conf->tls_domains[want].policy],
+		    conf->tls_domains[want].line);
+	} else if (strcmp(key, "resolvers") == 0)
 		snprintf(buf, sizeof(buf), "%d", conf->nresolvers);
 	else if (strcmp(key, "relay addresses") == 0)
 		snprintf(buf, sizeof(buf), "%d", conf->nrelay_addrs);

@@ -130,7 +130,8 @@ static const struct bad_row bad[] = {
 	{ "= x\n", E(1, "syntax error: unexpected '='") },
 	{ "\"quoted\" x\n", E(1, "syntax error: unexpected 'x'") },
 	{ "queue = \"/x\"\n", E(1, "'queue' is a keyword, not a macro name") },
-	{ "tls = 1\n", E(1, "syntax error: unexpected 'tls'") },
+	{ "smtps = 1\n", E(1, "syntax error: unexpected 'smtps'") },
+	{ "tls = 1\n", E(1, "'tls' is a keyword, not a macro name") },
 	{ "listen 127.0.0.1 port 25\n", E(1, "syntax error in 'listen' "
 	    "statement: unexpected '127.0.0.1'") },
 	{ "pki relay\n", E(1, "syntax error in 'pki' statement: unexpected "
@@ -524,8 +525,15 @@ static const struct {
 	{ 1, "spf include", "_spf.relay.example.com" },
 	{ 1, "resolver 0", "127.0.0.1 port 53 [inet 127.0.0.1 53]" },
 	{ 1, "relay address 1", "inet6 2001:db8::25 0" },
+	{ 1, "queue retry", "5m 10m 20m 40m 1h" },
+	{ 1, "relay via", "smtp.example.net port 587 starttls auth user "
+	    "password" },
+	{ 1, "tls", "opportunistic" },
+	{ 1, "tls domain 0", "example.org require verify line 93" },
 	{ 0, "resolvers", "0" },
 	{ 0, "relay addresses", "0" },
+	{ 0, "relay via", "(none)" },
+	{ 0, "tls domains", "0" },
 };
 
 /* With the examples, the fields no row names are the defaults. */
