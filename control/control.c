@@ -54,6 +54,7 @@ static const struct control_command {
 	{ "domain.del", PROC_LKA, 1 },
 	{ "domain.list", PROC_LKA, 0 },
 	{ "domain.show", PROC_LKA, 0 },
+	{ "queue.remove", PROC_QUEUE, 1 },
 	{ "queue.show", PROC_QUEUE, 0 },
 	{ "spf.walk", PROC_LKA, 0 },
 };

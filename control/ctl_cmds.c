@@ -12,8 +12,10 @@
 static const struct ctl_cmd ctl_cmds[] = {
 	{ { "show", "status" }, CTL_STATUS, NULL, { NULL }, 0, { { NULL } },
 	    0, "", NULL },
-	{ { "show", "queue" }, CTL_COMMAND, "queue.show", { NULL }, 0,
-	    { { NULL } }, 0, "", "message" },
+	{ { "show", "queue" }, CTL_COMMAND, "queue.show", { "id" }, 1,
+	    { { NULL } }, 0, " [ID]", "message" },
+	{ { "remove" }, CTL_COMMAND, "queue.remove", { "id" }, 0,
+	    { { NULL } }, 0, " ID|all", NULL },
 	{ { "log", "verbose" }, CTL_VERBOSE, NULL, { NULL }, 0, { { NULL } },
 	    1, "", NULL },
 	{ { "log", "brief" }, CTL_VERBOSE, NULL, { NULL }, 0, { { NULL } },

@@ -585,3 +585,50 @@ queue_store_list(int (*cb)(const struct envelope *, void *), void *arg)
 	closedir(d);
 	return rc;
 }
+
+int
+queue_store_get(const char *id, struct envelope *e)
+{
+	char		 name[NAME_MAX_LEN + 1];
+	const char	*why;
+
+	if (!envelope_id_valid(id, strlen(id))) {
+		errno = EINVAL;
+		return -1;
+	}
+	store_name(name, id, ".env");
+	if (!store_exists(store.queue, name)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (store_read_env(store.queue, name, e, &why) == -1) {
+		if (errno != ENOENT) {
+			log_warnx("queue: %s/%s: %s", DIR_QUEUE, name, why);
+			errno = EIO;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int
+queue_store_remove(const char *id)
+{
+	char	 name[NAME_MAX_LEN + 1];
+
+	if (!envelope_id_valid(id, strlen(id))) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* The point of no return: without its envelope, no message. */
+	store_name(name, id, ".env");
+	if (unlinkat(store.queue, name, 0) == -1)
+		return -1;
+	store_name(name, id, ".msg");
+	store_unlink(store.queue, name);
+	if (fsync(store.queue) == -1) {
+		log_warn("queue: fsync %s after removing %s", DIR_QUEUE, id);
+		return -1;
+	}
+	return 0;
+}

@@ -72,4 +72,21 @@ void	queue_store_rollback(const char *, int);
  */
 int	queue_store_list(int (*)(const struct envelope *, void *), void *);
 
+/*
+ * One committed message by id: its envelope decoded into e (initialized
+ * here; envelope_free() it on success only).  Returns 0, or -1 with
+ * errno EINVAL (not an id), ENOENT (no such committed message), EIO (the
+ * envelope does not decode; logged).
+ */
+int	queue_store_get(const char *, struct envelope *);
+
+/*
+ * Remove a committed message: the envelope first (the point of no
+ * return: a body left without it is what recovery removes), then the
+ * body, then fsync of queue/.  A message still in incoming/ is not
+ * touched.  Returns 0, or -1 with errno EINVAL (not an id), ENOENT (no
+ * such committed message), or the errno of the unlink or the fsync.
+ */
+int	queue_store_remove(const char *);
+
 #endif

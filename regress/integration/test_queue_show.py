@@ -1,10 +1,29 @@
 """sendgatectl show queue: what the queue holds, for root and the control
-group, as a table and as JSON."""
+group, as a table and as JSON; show queue ID: one message in detail."""
 import json
 import os
+import re
 import stat
 
+from submit import DOMAIN, message, sending_relay, starttls_client
 from test_control import GROUP_MEMBER
+
+
+def submit(relay, user, password, to=("someone@example.net",),
+           mail_options=(), rcpt_options=()):
+    """One message through 587 with AUTH; its queue id."""
+    c = starttls_client(relay)
+    c.login(user, password)
+    code, text = c.mail(f"app@{DOMAIN}", list(mail_options))
+    assert code == 250, text
+    for rcpt in to:
+        assert c.rcpt(rcpt, list(rcpt_options))[0] == 250
+    code, text = c.data(message())
+    assert code == 250, text
+    c.quit()
+    m = re.match(rb"2\.0\.0 Ok: queued as ([0-9a-f]{16})$", text)
+    assert m, text
+    return m.group(1).decode()
 
 
 def test_empty_queue_shows_nothing_in_text(relay):
@@ -24,10 +43,82 @@ def test_group_member_may_show_queue(relay):
     assert json.loads(r.stdout) == {"messages": []}
 
 
-def test_show_queue_takes_no_arguments(relay):
-    r = relay.ctl("show", "queue", "extra")
-    assert r.returncode != 0
+def test_show_queue_takes_at_most_an_id(relay):
+    r = relay.ctl("show", "queue", "0123456789abcdef", "extra")
+    assert r.returncode == 2
     assert r.stdout == ""
+    assert "too many arguments" in r.stderr
+
+
+def test_show_queue_id_shows_every_field_of_the_envelope(relay_factory):
+    relay, user, password = sending_relay(relay_factory)
+    plain = submit(relay, user, password)
+    dsn = submit(relay, user, password,
+                 to=("x@example.net", "y@example.net"),
+                 mail_options=["RET=HDRS", "ENVID=abc"],
+                 rcpt_options=["NOTIFY=SUCCESS,FAILURE",
+                               "ORCPT=rfc822;x@example.net"])
+
+    r = relay.ctl("show", "queue", dsn, json_out=True, check=True)
+    doc = json.loads(r.stdout)
+    m = doc["message"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", m.pop("arrived"))
+    assert 0 <= m.pop("age") < 60
+    assert m.pop("size") > len(message())   # with the Received: line
+    assert m.pop("tls").startswith("TLSv1.")
+    assert m == {"id": dsn, "connector": "web01", "auth_user": user,
+                 "client_address": "127.0.0.1",
+                 "client_name": "client.test",
+                 "sender": f"app@{DOMAIN}", "body": "", "smtputf8": "no",
+                 "ret": "HDRS", "envid": "abc"}
+    assert doc["recipients"] == [
+        {"address": a, "notify": "SUCCESS,FAILURE",
+         "orcpt": "rfc822;x@example.net"}
+        for a in ("x@example.net", "y@example.net")]
+    assert set(doc) == {"message", "recipients"}
+
+    # The text: an aligned block, then the recipients as a table.
+    r = relay.ctl("show", "queue", dsn, check=True)
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"id:             {dsn}"
+    assert "connector:      web01" in lines
+    assert f"auth_user:      {user}" in lines
+    assert "client_address: 127.0.0.1" in lines
+    assert f"sender:         app@{DOMAIN}" in lines
+    assert "ret:            HDRS" in lines
+    assert "envid:          abc" in lines
+    assert "recipients:" in lines
+    i = lines.index("recipients:")
+    assert re.fullmatch(r"ADDRESS +NOTIFY +ORCPT", lines[i + 1])
+    assert re.fullmatch(r"x@example\.net +SUCCESS,FAILURE +"
+                        r"rfc822;x@example\.net", lines[i + 2])
+    assert lines[i + 3].startswith("y@example.net ")
+    assert r.stderr == ""
+
+    # Without DSN parameters: empty values, never the other message's.
+    r = relay.ctl("show", "queue", plain, json_out=True, check=True)
+    doc = json.loads(r.stdout)
+    assert doc["message"]["id"] == plain
+    assert (doc["message"]["ret"], doc["message"]["envid"]) == ("", "")
+    assert doc["recipients"] == [{"address": "someone@example.net",
+                                  "notify": "", "orcpt": ""}]
+
+    # The list is as it was.
+    r = relay.ctl("show", "queue", json_out=True, check=True)
+    assert sorted(x["id"] for x in json.loads(r.stdout)["messages"]) == \
+        sorted([plain, dsn])
+
+
+def test_show_queue_id_unknown_or_malformed_is_an_error(relay):
+    for qid, error in (("0123456789abcdef", "no such message"),
+                       ("0123456789ABCDEF", "invalid message id"),
+                       ("0123456789abcde", "invalid message id"),
+                       ("../queue/0123456", "invalid message id"),
+                       ("all", "invalid message id")):
+        for json_out in (False, True):
+            r = relay.ctl("show", "queue", qid, json_out=json_out)
+            assert (r.returncode, r.stdout, r.stderr) == \
+                (1, "", f"sendgatectl: {error}\n"), qid
 
 
 def test_queue_directories_are_private_to_the_queue(relay):

@@ -1,7 +1,8 @@
 /*
  * The on-disk queue (queue/queue_store.h) in a fresh mkdtemp directory:
  * create, commit and list, the files and their modes, a body whose size
- * is not what smtp claims, rollback, recovery at open and fresh ids.
+ * is not what smtp claims, rollback, recovery at open, fresh ids, and
+ * getting and removing one committed message by id.
  * That fsync happens before the 250 is shown by the integration test
  * (strace), not here.
  */
@@ -352,6 +353,116 @@ test_unique_ids(void **state)
 	assert_string_equal(ls("incoming"), "");
 }
 
+static void
+test_get(void **state)
+{
+	struct envelope	 e;
+	char		 id[ENVELOPE_ID_LEN + 1];
+	const char	*text;
+	int		 wfd, rfd;
+
+	assert_int_equal(store_message(id, "hello\n", 6, &text), 250);
+	assert_int_equal(queue_store_get(id, &e), 0);
+	assert_string_equal(e.id, id);
+	assert_string_equal(envelope_cstr(&e.sender), "sender@example.com");
+	assert_int_equal(e.nrcpt, 2);
+	assert_int_equal(e.size, 6);
+	envelope_free(&e);
+
+	/* Being received is not in the queue yet. */
+	assert_int_equal(queue_store_create(id, &wfd, &rfd, &text), 0);
+	assert_int_equal(queue_store_get(id, &e), -1);
+	assert_int_equal(errno, ENOENT);
+	close(wfd);
+	queue_store_rollback(id, rfd);
+}
+
+/* Ids that are not 16 lowercase hex digits never reach the file system. */
+static void
+test_invalid_ids(void **state)
+{
+	static const char	*bad[] = {
+		"", "0123456789abcde", "0123456789abcdef0", "0123456789ABCDEF",
+		"../queue/0123456", "0123456789abcdeg", "all",
+	};
+	struct envelope		 e;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		if (queue_store_get(bad[i], &e) != -1 || errno != EINVAL)
+			fail_msg("get \"%s\": want -1 EINVAL", bad[i]);
+		errno = 0;
+		if (queue_store_remove(bad[i]) != -1 || errno != EINVAL)
+			fail_msg("remove \"%s\": want -1 EINVAL", bad[i]);
+	}
+}
+
+static void
+test_remove(void **state)
+{
+	struct envelope	 e;
+	struct seen	 s = { 0 };
+	char		 id[ENVELOPE_ID_LEN + 1], other[ENVELOPE_ID_LEN + 1];
+	char		 busy[ENVELOPE_ID_LEN + 1], want[64];
+	const char	*text;
+	int		 wfd, rfd;
+
+	assert_int_equal(store_message(id, "hello\n", 6, &text), 250);
+	assert_int_equal(store_message(other, "hello\n", 6, &text), 250);
+	assert_int_equal(queue_store_create(busy, &wfd, &rfd, &text), 0);
+
+	/* Exactly that message's two files go; the rest stays. */
+	assert_int_equal(queue_store_remove(id), 0);
+	snprintf(want, sizeof(want), "%s.env %s.msg", other, other);
+	assert_string_equal(ls("queue"), want);
+	assert_string_equal(ls("incoming"), busy);
+	assert_int_equal(queue_store_get(id, &e), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(queue_store_list(collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.ids[0], other);
+
+	/* Twice, unknown, or still being received: ENOENT, nothing touched. */
+	assert_int_equal(queue_store_remove(id), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(queue_store_remove("0000000000000000"), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(queue_store_remove(busy), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(ls("incoming"), busy);
+	assert_string_equal(ls("queue"), want);
+
+	/* Gone for good: a restart does not bring it back. */
+	close(wfd);
+	queue_store_rollback(busy, rfd);
+	assert_int_equal(queue_store_open(topfd), 0);
+	assert_int_equal(queue_store_get(id, &e), -1);
+	assert_int_equal(queue_store_remove(other), 0);
+	assert_string_equal(ls("queue"), "");
+	assert_string_equal(ls("corrupt"), "");
+}
+
+/*
+ * A body whose envelope is gone (a crash after remove's point of no
+ * return) is not a message: remove says ENOENT, recovery deletes it.
+ */
+static void
+test_remove_crash_leftover(void **state)
+{
+	char		 id[ENVELOPE_ID_LEN + 1], path[64];
+	const char	*text;
+
+	assert_int_equal(store_message(id, "hello\n", 6, &text), 250);
+	snprintf(path, sizeof(path), "queue/%s.env", id);
+	assert_int_equal(unlinkat(topfd, path, 0), 0);
+	assert_int_equal(queue_store_remove(id), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(queue_store_open(topfd), 0);
+	assert_string_equal(ls("queue"), "");
+	assert_string_equal(ls("corrupt"), "");
+}
+
 int
 main(void)
 {
@@ -368,6 +479,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unique_ids, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_ids, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_crash_leftover,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
