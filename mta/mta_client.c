@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "mta_client.h"
 #include "smtp_parse.h"
 
@@ -155,35 +156,11 @@ put_xtext(struct cmdbuf *cb, const char *s)
 	}
 }
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* RFC 4648 4, padded. */
-static void
-put_base64(struct cmdbuf *cb, const unsigned char *p, size_t n)
-{
-	char		q[5];
-	uint32_t	v;
-
-	for (; n > 0; p += 3, n -= n < 3 ? n : 3) {
-		v = (uint32_t)p[0] << 16;
-		if (n > 1)
-			v |= (uint32_t)p[1] << 8;
-		if (n > 2)
-			v |= p[2];
-		q[0] = b64[(v >> 18) & 63];
-		q[1] = b64[(v >> 12) & 63];
-		q[2] = n > 1 ? b64[(v >> 6) & 63] : '=';
-		q[3] = n > 2 ? b64[v & 63] : '=';
-		q[4] = '\0';
-		put(cb, "%s", q);
-	}
-}
-
 static void
 put_auth(struct cmdbuf *cb, const struct mta_client_params *pa)
 {
 	unsigned char	raw[2 * MTA_CLIENT_CRED_MAX + 2];
+	char		enc[BASE64_ENCODED_LEN(sizeof(raw)) + 1];
 	size_t		ul = strlen(pa->auth_user), pl = strlen(pa->auth_pass);
 
 	/* RFC 4616: authzid (empty) NUL authcid NUL passwd. */
@@ -191,9 +168,11 @@ put_auth(struct cmdbuf *cb, const struct mta_client_params *pa)
 	memcpy(raw + 1, pa->auth_user, ul);
 	raw[1 + ul] = '\0';
 	memcpy(raw + 2 + ul, pa->auth_pass, pl);
-	put(cb, "AUTH PLAIN ");
-	put_base64(cb, raw, ul + pl + 2);
+	/* Cannot fail: enc holds the largest credentials init accepts. */
+	(void)base64_encode(raw, ul + pl + 2, enc, sizeof(enc));
+	put(cb, "AUTH PLAIN %s", enc);
 	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(enc, sizeof(enc));
 }
 
 static void

@@ -1,7 +1,12 @@
 /*
- * Base64 decoding (see base64.h).
+ * Base64 decoding and encoding (see base64.h).
  */
+#include <stdint.h>
+
 #include "base64.h"
+
+static const char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* The value of one character of the alphabet, -1 for any other. */
 int
@@ -62,4 +67,27 @@ base64_decode(const char *in, size_t inlen, unsigned char *out, size_t outsz,
 	}
 	*outlen = o;
 	return 0;
+}
+
+int
+base64_encode(const unsigned char *p, size_t n, char *out, size_t outsz)
+{
+	size_t		o = 0;
+	uint32_t	v;
+
+	if (outsz < BASE64_ENCODED_LEN(n) + 1)
+		return -1;
+	for (; n > 0; p += 3, n -= n < 3 ? n : 3) {
+		v = (uint32_t)p[0] << 16;
+		if (n > 1)
+			v |= (uint32_t)p[1] << 8;
+		if (n > 2)
+			v |= p[2];
+		out[o++] = base64_alphabet[(v >> 18) & 63];
+		out[o++] = base64_alphabet[(v >> 12) & 63];
+		out[o++] = n > 1 ? base64_alphabet[(v >> 6) & 63] : '=';
+		out[o++] = n > 2 ? base64_alphabet[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return (int)o;
 }
