@@ -39,7 +39,8 @@ auth_try(const struct state_credential *cred, void *arg)
 
 /*
  * 0 and the connector when user and password match an enabled
- * connector; -1 otherwise, why saying which for the log.
+ * connector; -1 otherwise, why saying which for the log; AUTH_TEMPFAIL
+ * when the state database could not answer.
  */
 int
 auth_password(const char *user, const char *pw, size_t pwlen,
@@ -53,7 +54,7 @@ auth_password(const char *user, const char *pw, size_t pwlen,
 	rc = state_credential_by_user(user, auth_try, &m);
 	if (rc == STATE_ERROR) {
 		snprintf(why, whylen, "state database: %s", state_error());
-		return -1;
+		return AUTH_TEMPFAIL;
 	}
 	if (m.seen == 0) {
 		/* Same work as a wrong password. */

@@ -13,6 +13,8 @@ struct sendgated_conf;
 struct sockaddr;
 struct state_connector;
 
+#define AUTH_TEMPFAIL	(-2)	/* auth_password: try again later */
+
 int	auth_password(const char *, const char *, size_t,
 	    struct state_connector *, char *, size_t);
 int	auth_address(const struct sockaddr *, struct state_connector *);

@@ -131,7 +131,7 @@ lka_smtp_auth(struct mproc *p, struct imsg *im)
 		lka_auth_reply(p, reqid, LKA_AUTH_OK, &conn);
 		return;
 	}
-	if (strncmp(why, "state database", 14) == 0) {
+	if (rc == AUTH_TEMPFAIL) {
 		log_warnx("auth: %s", why);
 		lka_auth_reply(p, reqid, LKA_AUTH_TEMPFAIL, NULL);
 		return;
