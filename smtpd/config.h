@@ -216,6 +216,7 @@ struct sendgated_conf {
 	int			 ntls_domains;
 	int			 mta_concurrency;	/* connections */
 	int			 mta_per_host;		/* at once, per host */
+	int			 mta_paused;	/* start with delivery paused */
 };
 
 /*

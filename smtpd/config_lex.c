@@ -118,6 +118,7 @@ static const struct keyword {
 	{ "mta",	MTA },
 	{ "on",		ON },
 	{ "opportunistic", OPPORTUNISTIC },
+	{ "paused",	PAUSED },
 	{ "per",	PER },
 	{ "pki",	PKI },
 	{ "plain",	PLAIN },

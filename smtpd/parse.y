@@ -45,11 +45,11 @@
 #define PARSE_DATA_TIMEOUT_MAX	(24ULL * 3600)
 #define PARSE_TLS_TIMEOUT_MAX	600ULL
 #define PARSE_DNS_PORT		53	/* of a resolver without port */
-#define PARSE_RETRY_MIN		60ULL
+#define PARSE_RETRY_MIN		1ULL	/* tests; 1m and more in practice */
 #define PARSE_RETRY_MAX		(24ULL * 3600)
-#define PARSE_EXPIRE_MIN	3600ULL
+#define PARSE_EXPIRE_MIN	10ULL
 #define PARSE_EXPIRE_MAX	(30ULL * 24 * 3600)
-#define PARSE_WARN_MIN		600ULL	/* or 0 */
+#define PARSE_WARN_MIN		1ULL	/* or 0 */
 #define PARSE_WARN_MAX		(7ULL * 24 * 3600)
 #define PARSE_MTA_MAX		1000	/* outbound connections */
 #define PARSE_MTA_HOST_MAX	100	/* outbound connections to one host */
@@ -319,7 +319,7 @@ static void	 tls_domain(int, int, const struct token *);
 %token	<tok>	CONCURRENCY CONTROL DATA DAY DELIVER DESTINATION DKIM EMPTY
 %token	<tok>	EVERY EXPIRE FOR GRACE GROUP HANDSHAKE HOST HOSTNAME HOUR
 %token	<tok>	INCLUDE JUNK KEY KEYS LIMIT LISTEN MESSAGE MESSAGES MINUTE MTA
-%token	<tok>	ON OPPORTUNISTIC PER PKI PLAIN PORT PREFIX QUEUE RECIPIENTS RELAY
+%token	<tok>	ON OPPORTUNISTIC PAUSED PER PKI PLAIN PORT PREFIX QUEUE RECIPIENTS RELAY
 %token	<tok>	REQUIRE RESOLVER RETRY SELECTOR SESSIONS SESSIONSPERADDR SIGNER
 %token	<tok>	SIZE SMTP SMTPS SOCKET SPF STARTTLS STATE TIMEOUT TLS USER
 %token	<tok>	VERIFICATION VERIFY VIA WARN
@@ -448,6 +448,7 @@ setting		: HOSTNAME string	{
 		| MTA CONCURRENCY string PER DESTINATION {
 			setting(SET_MTA_PER_HOST, $1.lineno, &$3);
 		}
+		| MTA PAUSED		{ ps.conf->mta_paused = 1; }
 		;
 
 window		: MINUTE		{ $$ = WINDOW_MINUTE; }

@@ -82,6 +82,11 @@ static const struct proto_rule proto_rules[IMSG_TYPE_COUNT] = {
 	    { "SMTP_MESSAGE_ROLLBACK", P(SMTP), P(QUEUE), 0 },
 	[IMSG_QUEUE_ROW] = { "QUEUE_ROW", P(QUEUE), P(CONTROL), 0 },
 	[IMSG_QUEUE_DONE] = { "QUEUE_DONE", P(QUEUE), P(CONTROL), 0 },
+	[IMSG_QUEUE_TASK_MESSAGE] =
+	    { "QUEUE_TASK_MESSAGE", P(QUEUE), P(MTA), 1 },
+	[IMSG_QUEUE_TASK_RCPT] = { "QUEUE_TASK_RCPT", P(QUEUE), P(MTA), 0 },
+	[IMSG_MTA_TASK_RESULT] = { "MTA_TASK_RESULT", P(MTA), P(QUEUE), 0 },
+	[IMSG_MTA_TASK_DONE] = { "MTA_TASK_DONE", P(MTA), P(QUEUE), 0 },
 };
 
 const char *

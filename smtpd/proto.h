@@ -15,7 +15,7 @@
 #include "imsg.h"
 #include "proc.h"
 
-#define PROTO_VERSION	3
+#define PROTO_VERSION	4
 
 #define PROTO_PARAMS_MAX	32	/* key/value pairs in a command */
 #define PROTO_KEY_MAX		32
@@ -90,7 +90,11 @@ enum imsg_type {
 	/* lka -> signer: string domain, string selector, string alg */
 	IMSG_LKA_DKIM_KEYDEL,
 
-	/* mta -> lka: where does mail for a domain go. u64 reqid, string */
+	/*
+	 * mta -> lka: where does mail for a domain go.  u64 reqid, string
+	 * name, int host (1: name is a host, e.g. the "relay via" smarthost:
+	 * its own A and AAAA, no MX lookup)
+	 */
 	IMSG_MTA_MX_LOOKUP,
 	/*
 	 * lka -> mta: u64 reqid, int mx_status, string why, u32 n, then
@@ -172,8 +176,44 @@ enum imsg_type {
 	/* queue -> control: end of an answer, as IMSG_LKA_DONE */
 	IMSG_QUEUE_DONE,
 
+	/*
+	 * queue -> mta: deliver one message to some of its recipients, all
+	 * of one destination domain (a "task").  fd (read only, the stored
+	 * message from offset 0); u64 taskid, string queue id, string
+	 * domain (lower case), string sender ("" for <>), int body
+	 * (SMTP_BODY_*), int smtputf8, int ret (SMTP_RET_*), string envid,
+	 * u64 size, i64 arrival time, string connector, u32 nrcpt
+	 * (1..MTA_CLIENT_RCPT_MAX); nrcpt QUEUE_TASK_RCPT follow.
+	 */
+	IMSG_QUEUE_TASK_MESSAGE,
+	/*
+	 * queue -> mta: one recipient of a task.  u64 taskid, u32 rcpt
+	 * index in the envelope, string recipient, int notify
+	 * (SMTP_NOTIFY_* bits), string orcpt type, string orcpt
+	 */
+	IMSG_QUEUE_TASK_RCPT,
+	/*
+	 * mta -> queue: the outcome for one recipient of a task.  u64
+	 * taskid, u32 rcpt index, int status (MTA_RESULT_*), int code,
+	 * string enhanced code ("" none), string text, string relay host
+	 * name ("" when no connection), string relay address ("" idem),
+	 * int dsn_relayed (1: delivered to a server that does not take DSN
+	 * parameters, so a SUCCESS notification is ours to send)
+	 */
+	IMSG_MTA_TASK_RESULT,
+	/*
+	 * mta -> queue: every recipient of the task has its result and the
+	 * fd is closed.  u64 taskid
+	 */
+	IMSG_MTA_TASK_DONE,
+
 	IMSG_TYPE_COUNT
 };
+
+/* status of IMSG_MTA_TASK_RESULT */
+#define MTA_RESULT_DELIVERED	1
+#define MTA_RESULT_TEMPFAIL	2
+#define MTA_RESULT_PERMFAIL	3
 
 #define PROTO_DOMAINS_MAX	8	/* domains in one SMTP_SENDER_CHECK */
 

@@ -94,6 +94,9 @@ class Relay:
         self.extra = ""
         self.dns = None
         self.start_cmd = []     # a wrapper, e.g. strace, before sendgated
+        # Tests that look at the queue keep their messages there: the
+        # relay starts with delivery paused unless a test wants it.
+        self.deliver = False
 
     def write_conf(self):
         with open(self.conf, "w") as f:
@@ -107,7 +110,7 @@ socket "{self.socket}"
 pki relay cert "{self.pki}/relay.crt" key "{self.pki}/relay.key"
 listen on 127.0.0.1 port {self.ports[0]} tls pki relay
 listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
-{self.resolver()}{self.extra}""")
+{"" if self.deliver else "mta paused\n"}{self.resolver()}{self.extra}""")
 
     def resolver(self):
         """Never the machine's resolver: the test's own DNS server."""

@@ -147,28 +147,26 @@ test_good(void **state)
 
 static const struct bad_row bad[] = {
 	/* queue retry */
-	{ "queue retry 59\n", E(1, "queue retry: invalid duration '59' "
-	    "(must be 1m-1d)") },
 	{ "queue retry 0\n", E(1, "queue retry: invalid duration '0' "
-	    "(must be 1m-1d)") },
-	{ "queue retry 30s\n", E(1, "queue retry: invalid duration '30s' "
-	    "(must be 1m-1d)") },
+	    "(must be 1s-1d)") },
+	{ "queue retry 0s\n", E(1, "queue retry: invalid duration '0s' "
+	    "(must be 1s-1d)") },
 	{ "queue retry 86401\n", E(1, "queue retry: invalid duration "
-	    "'86401' (must be 1m-1d)") },
+	    "'86401' (must be 1s-1d)") },
 	{ "queue retry 25h\n", E(1, "queue retry: invalid duration '25h' "
-	    "(must be 1m-1d)") },
+	    "(must be 1s-1d)") },
 	{ "queue retry 5m 2d 10m\n", E(1, "queue retry: invalid duration "
-	    "'2d' (must be 1m-1d)") },
+	    "'2d' (must be 1s-1d)") },
 	{ "queue retry 1w\n", E(1, "queue retry: invalid duration '1w' "
-	    "(must be 1m-1d)") },
+	    "(must be 1s-1d)") },
 	{ "queue retry 5m,10m\n", E(1, "syntax error in 'queue' statement: "
 	    "unexpected ','") },
 	{ "queue retry 10m 5m\n", E(1, "queue retry: '5m' is shorter than "
 	    "the interval before it (10m)") },
 	{ "queue retry 1h 2h 119m 3h\n", E(1, "queue retry: '119m' is "
 	    "shorter than the interval before it (2h)") },
-	{ "queue retry 1h 30s 59m\n", E(1, "queue retry: invalid duration "
-	    "'30s' (must be 1m-1d)") E(1, "queue retry: '59m' is shorter "
+	{ "queue retry 1h 0s 59m\n", E(1, "queue retry: invalid duration "
+	    "'0s' (must be 1s-1d)") E(1, "queue retry: '59m' is shorter "
 	    "than the interval before it (1h)") },
 	{ "queue retry" D16 " 1m\n", E(1, "queue retry: too many intervals "
 	    "(max 16)") },
@@ -185,15 +183,15 @@ static const struct bad_row bad[] = {
 
 	/* queue expire */
 	{ "queue expire 0\n", E(1, "queue expire: invalid duration '0' "
-	    "(must be 1h-30d)") },
-	{ "queue expire 59m\n", E(1, "queue expire: invalid duration '59m' "
-	    "(must be 1h-30d)") },
-	{ "queue expire 3599\n", E(1, "queue expire: invalid duration "
-	    "'3599' (must be 1h-30d)") },
+	    "(must be 10s-30d)") },
+	{ "queue expire 9s\n", E(1, "queue expire: invalid duration '9s' "
+	    "(must be 10s-30d)") },
+	{ "queue expire 9\n", E(1, "queue expire: invalid duration "
+	    "'9' (must be 10s-30d)") },
 	{ "queue expire 31d\n", E(1, "queue expire: invalid duration '31d' "
-	    "(must be 1h-30d)") },
+	    "(must be 10s-30d)") },
 	{ "queue expire 2592001\n", E(1, "queue expire: invalid duration "
-	    "'2592001' (must be 1h-30d)") },
+	    "'2592001' (must be 10s-30d)") },
 	{ "queue expire 7200 d\n", E(1, "syntax error in 'queue' statement: "
 	    "unexpected 'd'") },
 	{ "queue expire\n", E(1, "syntax error in 'queue' statement: "
@@ -201,21 +199,15 @@ static const struct bad_row bad[] = {
 	{ "queue expire 5d\nqueue expire 6d\n", E(2, "duplicate 'queue "
 	    "expire' statement (first at line 1)") },
 
-	/* queue warn: 0 or 10m-7d, shorter than expire */
-	{ "queue warn 1\n", E(1, "queue warn: invalid duration '1' (must be "
-	    "0 or 10m-7d)") },
-	{ "queue warn 9m\n", E(1, "queue warn: invalid duration '9m' (must "
-	    "be 0 or 10m-7d)") },
-	{ "queue warn 599\n", E(1, "queue warn: invalid duration '599' "
-	    "(must be 0 or 10m-7d)") },
+	/* queue warn: 0 or 1s-7d, shorter than expire */
 	{ "queue warn 8d\n", E(1, "queue warn: invalid duration '8d' (must "
-	    "be 0 or 10m-7d)") },
+	    "be 0 or 1s-7d)") },
 	{ "queue warn 604801\n", E(1, "queue warn: invalid duration "
-	    "'604801' (must be 0 or 10m-7d)") },
+	    "'604801' (must be 0 or 1s-7d)") },
 	{ "queue warn never\n", E(1, "queue warn: invalid duration 'never' "
-	    "(must be 0 or 10m-7d)") },
+	    "(must be 0 or 1s-7d)") },
 	{ "queue warn -1\n", E(1, "queue warn: invalid duration '-1' (must "
-	    "be 0 or 10m-7d)") },
+	    "be 0 or 1s-7d)") },
 	{ "queue warn 4h\nqueue warn 4h\n", E(2, "duplicate 'queue warn' "
 	    "statement (first at line 1)") },
 	{ "queue warn\n", E(1, "syntax error in 'queue' statement: "
@@ -227,8 +219,8 @@ static const struct bad_row bad[] = {
 	{ "queue warn 3h\nqueue expire 1h\n", E(1, "queue warn: 3h is not "
 	    "shorter than queue expire (1h)") },
 	/* only a file whose every line is right gets that far */
-	{ "queue expire 1h\nqueue warn 1m\n", E(2, "queue warn: invalid "
-	    "duration '1m' (must be 0 or 10m-7d)") },
+	{ "queue expire 1h\nqueue warn 8d\n", E(2, "queue warn: invalid "
+	    "duration '8d' (must be 0 or 1s-7d)") },
 
 	/* deliver port */
 	{ "deliver port 0\n", E(1, "deliver port: invalid port '0' (must be "
