@@ -54,8 +54,12 @@ static const struct control_command {
 	{ "domain.del", PROC_LKA, 1 },
 	{ "domain.list", PROC_LKA, 0 },
 	{ "domain.show", PROC_LKA, 0 },
+	{ "mta.pause", PROC_QUEUE, 1 },
+	{ "mta.resume", PROC_QUEUE, 1 },
 	{ "queue.remove", PROC_QUEUE, 1 },
+	{ "queue.schedule", PROC_QUEUE, 1 },
 	{ "queue.show", PROC_QUEUE, 0 },
+	{ "queue.stats", PROC_QUEUE, 0 },
 	{ "spf.walk", PROC_LKA, 0 },
 };
 

@@ -18,13 +18,14 @@
 
 /*
  * The records in the order they are written.  Single-valued records
- * first, then nrcpt groups of four, then end.
+ * first, then nrcpt groups of nine, then end.
  */
 enum tag {
 	T_VERSION, T_ID, T_SENDER, T_BODY, T_SMTPUTF8, T_RET, T_ENVID,
 	T_CONNECTOR_ID, T_CONNECTOR, T_AUTH_USER, T_CLIENT_ADDR,
-	T_CLIENT_NAME, T_TLS, T_TIME, T_SIZE, T_NRCPT,
-	T_RCPT, T_NOTIFY, T_ORCPT_TYPE, T_ORCPT,
+	T_CLIENT_NAME, T_TLS, T_TIME, T_SIZE, T_WARNED, T_NRCPT,
+	T_RCPT, T_NOTIFY, T_ORCPT_TYPE, T_ORCPT, T_STATE, T_ATTEMPTS,
+	T_NEXT_TRY, T_LAST_MTA, T_LAST,
 	T_END, T_COUNT
 };
 
@@ -52,12 +53,18 @@ static const struct tag_def {
 	[T_TLS] = { "tls", K_STR, ENVELOPE_TLS_MAX, 0, 0 },
 	[T_TIME] = { "time", K_INT, 0, 0, INT64_MAX },
 	[T_SIZE] = { "size", K_INT, 0, 0, INT64_MAX },
+	[T_WARNED] = { "warned", K_INT, 0, 0, 1 },
 	[T_NRCPT] = { "nrcpt", K_INT, 0, 1, ENVELOPE_RCPT_MAX },
 	[T_RCPT] = { "rcpt", K_STR, ENVELOPE_ADDR_MAX, 0, 0 },
 	[T_NOTIFY] = { "notify", K_INT, 0, 0, ENVELOPE_NOTIFY_MAX },
 	[T_ORCPT_TYPE] = { "orcpt-type", K_STR, ENVELOPE_ORCPT_TYPE_MAX,
 	    0, 0 },
 	[T_ORCPT] = { "orcpt", K_STR, ENVELOPE_ORCPT_MAX, 0, 0 },
+	[T_STATE] = { "state", K_INT, 0, 0, ENVELOPE_RCPT_DONE },
+	[T_ATTEMPTS] = { "attempts", K_INT, 0, 0, INT32_MAX },
+	[T_NEXT_TRY] = { "next-try", K_INT, 0, 0, INT64_MAX },
+	[T_LAST_MTA] = { "last-mta", K_STR, ENVELOPE_MTA_MAX, 0, 0 },
+	[T_LAST] = { "last", K_STR, ENVELOPE_LAST_MAX, 0, 0 },
 	[T_END] = { "end", K_NONE, 0, 0, 0 },
 };
 
@@ -91,6 +98,8 @@ envelope_free(struct envelope *e)
 		str_free(&e->rcpt[i].addr);
 		str_free(&e->rcpt[i].orcpt_type);
 		str_free(&e->rcpt[i].orcpt);
+		str_free(&e->rcpt[i].last_mta);
+		str_free(&e->rcpt[i].last);
 	}
 	free(e->rcpt);
 	envelope_init(e);
@@ -277,12 +286,18 @@ envelope_encode(const struct envelope *e, uint8_t **out, size_t *outlen)
 	put_str(&b, T_TLS, &e->tls);
 	put_int(&b, T_TIME, e->time);
 	put_int(&b, T_SIZE, (int64_t)e->size);
+	put_int(&b, T_WARNED, e->warned);
 	put_int(&b, T_NRCPT, (int64_t)e->nrcpt);
 	for (i = 0; i < e->nrcpt; i++) {
 		put_str(&b, T_RCPT, &e->rcpt[i].addr);
 		put_int(&b, T_NOTIFY, e->rcpt[i].notify);
 		put_str(&b, T_ORCPT_TYPE, &e->rcpt[i].orcpt_type);
 		put_str(&b, T_ORCPT, &e->rcpt[i].orcpt);
+		put_int(&b, T_STATE, e->rcpt[i].state);
+		put_int(&b, T_ATTEMPTS, e->rcpt[i].attempts);
+		put_int(&b, T_NEXT_TRY, e->rcpt[i].next_try);
+		put_str(&b, T_LAST_MTA, &e->rcpt[i].last_mta);
+		put_str(&b, T_LAST, &e->rcpt[i].last);
 	}
 	put_record(&b, T_END, "", 0);
 	if (b.err) {
@@ -416,6 +431,10 @@ str_field(struct envelope *e, enum tag t)
 		return &r->orcpt_type;
 	case T_ORCPT:
 		return &r->orcpt;
+	case T_LAST_MTA:
+		return &r->last_mta;
+	case T_LAST:
+		return &r->last;
 	default:
 		return NULL;
 	}
@@ -443,8 +462,20 @@ int_field(struct envelope *e, enum tag t, int64_t v)
 	case T_SIZE:
 		e->size = (uint64_t)v;
 		break;
+	case T_WARNED:
+		e->warned = (int)v;
+		break;
 	case T_NOTIFY:
 		e->rcpt[e->nrcpt - 1].notify = (int)v;
+		break;
+	case T_STATE:
+		e->rcpt[e->nrcpt - 1].state = (int)v;
+		break;
+	case T_ATTEMPTS:
+		e->rcpt[e->nrcpt - 1].attempts = (int)v;
+		break;
+	case T_NEXT_TRY:
+		e->rcpt[e->nrcpt - 1].next_try = v;
 		break;
 	default:
 		break;
@@ -462,7 +493,7 @@ expected(enum tag prev, enum tag t, size_t nrcpt, size_t want,
 {
 	enum tag	 next;
 
-	if (prev == T_ORCPT || prev == T_NRCPT)
+	if (prev == T_LAST || prev == T_NRCPT)
 		next = nrcpt < want ? T_RCPT : T_END;
 	else
 		next = (enum tag)(prev + 1);

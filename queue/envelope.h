@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ENVELOPE_VERSION	1
+#define ENVELOPE_VERSION	2	/* 2: delivery state; 1 never shipped */
 #define ENVELOPE_ID_LEN		16	/* lowercase hex */
 #define ENVELOPE_RCPT_MAX	10000	/* recipients of one message */
 
@@ -32,6 +32,8 @@
 #define ENVELOPE_CLIENT_MAX	128	/* client address */
 #define ENVELOPE_HELO_MAX	1024	/* client name given in HELO */
 #define ENVELOPE_TLS_MAX	256	/* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
+#define ENVELOPE_MTA_MAX	512	/* "mx.example.net[192.0.2.1]" */
+#define ENVELOPE_LAST_MAX	1024	/* last reply, for a DSN */
 
 /* Ranges of the small integers (smtp_parse.h: SMTP_BODY_* etc.). */
 #define ENVELOPE_BODY_MAX	2
@@ -47,11 +49,20 @@ struct envelope_str {
 	size_t	 len;
 };
 
+/* Where a recipient stands; the delivery state is rewritten after tries. */
+#define ENVELOPE_RCPT_PENDING	0	/* still to deliver */
+#define ENVELOPE_RCPT_DONE	1	/* delivered, or given up (bounced) */
+
 struct envelope_rcpt {
 	struct envelope_str	 addr;
 	int			 notify;	/* SMTP_NOTIFY_* bits */
 	struct envelope_str	 orcpt_type;
 	struct envelope_str	 orcpt;
+	int			 state;		/* ENVELOPE_RCPT_* */
+	int			 attempts;	/* made so far */
+	int64_t			 next_try;	/* seconds, 0: at once */
+	struct envelope_str	 last_mta;	/* host[addr] of the last try */
+	struct envelope_str	 last;		/* its reply, "" none */
 };
 
 struct envelope {
@@ -69,6 +80,7 @@ struct envelope {
 	struct envelope_str	 tls;		/* "" without TLS */
 	int64_t			 time;		/* arrival, seconds */
 	uint64_t		 size;		/* body octets */
+	int			 warned;	/* delay notice sent */
 	struct envelope_rcpt	*rcpt;
 	size_t			 nrcpt;
 	size_t			 rcpt_alloc;

@@ -11,12 +11,14 @@
 #include "log.h"
 #include "proto.h"
 #include "queue.h"
+#include "queue_mta.h"
 #include "queue_store.h"
 
 static void
 queue_dispatch(struct mproc *p, struct imsg *im)
 {
-	if (child_imsg(p, im) || queue_smtp_imsg(p, im))
+	if (child_imsg(p, im) || queue_smtp_imsg(p, im) ||
+	    queue_mta_imsg(p, im))
 		return;
 	switch (im->type) {
 	case IMSG_CONTROL_COMMAND:
@@ -51,6 +53,7 @@ queue_main(struct sendgated_conf *conf, const struct child_opts *o)
 		fatal("queue: cannot open the spool %s", conf->queue_dir);
 	close(dirfd);
 	queue_smtp_init();
+	queue_mta_init(conf);
 	child_ready();
 	child_run();
 }

@@ -17,6 +17,7 @@
 #include "mproc.h"
 #include "proto.h"
 #include "queue.h"
+#include "queue_mta.h"
 #include "queue_store.h"
 #include "smtp_parse.h"
 
@@ -171,6 +172,17 @@ queue_show_detail(struct answer *a, const char *id)
 		answer_str(a, "address", envelope_cstr(&e.rcpt[i].addr));
 		answer_str(a, "notify", notify);
 		answer_str(a, "orcpt", orcpt);
+		answer_str(a, "state", e.rcpt[i].state ==
+		    ENVELOPE_RCPT_DONE ? "done" : "pending");
+		answer_int(a, "attempts", e.rcpt[i].attempts);
+		if (e.rcpt[i].state == ENVELOPE_RCPT_DONE)
+			answer_str(a, "next_try", "");
+		else if (e.rcpt[i].next_try == 0)
+			answer_str(a, "next_try", "now");
+		else
+			answer_time(a, "next_try", e.rcpt[i].next_try);
+		answer_str(a, "last_mta", envelope_cstr(&e.rcpt[i].last_mta));
+		answer_str(a, "last", envelope_cstr(&e.rcpt[i].last));
 	}
 	envelope_free(&e);
 	answer_done(a, 0, "%s", "");
@@ -186,6 +198,7 @@ queue_remove_one(const char *id, struct queue_remove *r)
 		}
 		return -1;
 	}
+	queue_mta_forget(id);
 	log_info("removed %s by uid %d", id, r->uid);
 	r->removed++;
 	return 0;
@@ -257,6 +270,19 @@ queue_ctl_command(struct mproc *p, struct imsg *im)
 	s.a = answer_new(p, IMSG_QUEUE_ROW, IMSG_QUEUE_DONE, reqid);
 	if (strcmp(name, "queue.remove") == 0 && has_id) {
 		queue_remove(s.a, id, uid);
+		return;
+	}
+	if (strcmp(name, "queue.schedule") == 0 && has_id) {
+		queue_mta_ctl_schedule(s.a, id);
+		return;
+	}
+	if (n == 0 && (strcmp(name, "mta.pause") == 0 ||
+	    strcmp(name, "mta.resume") == 0)) {
+		queue_mta_ctl_pause(s.a, strcmp(name, "mta.pause") == 0);
+		return;
+	}
+	if (n == 0 && strcmp(name, "queue.stats") == 0) {
+		queue_mta_ctl_stats(s.a);
 		return;
 	}
 	if (strcmp(name, "queue.show") == 0 && has_id) {

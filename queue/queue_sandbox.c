@@ -23,6 +23,8 @@ const struct sandbox_rule queue_sandbox_rules[] = {
 	SANDBOX_ALLOW(lseek),
 	/* the free-space reserve: fstatvfs */
 	SANDBOX_ALLOW(fstatfs),
+	/* the original message quoted in a delivery status notification */
+	SANDBOX_ALLOW(pread64),
 	/* queue ids: arc4random */
 	SANDBOX_ALLOW(getrandom),
 	SANDBOX_END

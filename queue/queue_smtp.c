@@ -24,6 +24,7 @@
 #include "mproc.h"
 #include "proto.h"
 #include "queue.h"
+#include "queue_mta.h"
 #include "queue_store.h"
 
 /* A message between CREATE and COMMIT or ROLLBACK. */
@@ -261,6 +262,7 @@ queue_answer(struct queue_msg *q, int code, const char *why)
 		    "size=%" PRIu64, q->id, envelope_cstr(&q->env.connector),
 		    envelope_cstr(&q->env.sender), q->env.nrcpt, q->size);
 		snprintf(text, sizeof(text), "2.0.0 Ok: queued as %s", q->id);
+		queue_mta_add(&q->env);
 	} else {
 		log_warnx("queue: %s: not stored: %d %s", q->id, code, why);
 		snprintf(text, sizeof(text), "%s", why);

@@ -612,6 +612,97 @@ queue_store_get(const char *id, struct envelope *e)
 }
 
 int
+queue_store_open_body(const char *id)
+{
+	char	 name[NAME_MAX_LEN + 1];
+
+	store_name(name, id, ".msg");
+	return openat(store.queue, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/*
+ * Replace queue/<id>.env by a new encoding of e: written to
+ * incoming/<id>.upd, fsynced, renamed over the old one.  A crash leaves
+ * the old envelope or the new one, never a mix; a leftover .upd is what
+ * recovery removes from incoming/.  The rename reaches the disk with the
+ * next queue_store_sync_queue().
+ */
+int
+queue_store_update(const struct envelope *e)
+{
+	char	 upd[NAME_MAX_LEN + 1], env[NAME_MAX_LEN + 1];
+	uint8_t	*buf;
+	size_t	 len;
+	int	 fd, save;
+
+	if (!envelope_id_valid(e->id, strlen(e->id))) {
+		errno = EINVAL;
+		return -1;
+	}
+	store_name(env, e->id, ".env");
+	if (!store_exists(store.queue, env)) {
+		/* Removed meanwhile: an update must not bring it back. */
+		errno = ENOENT;
+		return -1;
+	}
+	store_name(upd, e->id, ".upd");
+	if (envelope_encode(e, &buf, &len) == -1)
+		return -1;
+	if ((fd = openat(store.incoming, upd, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		save = errno;
+		free(buf);
+		errno = save;
+		return -1;
+	}
+	if (store_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+		save = errno;
+		free(buf);
+		close(fd);
+		unlinkat(store.incoming, upd, 0);
+		errno = save;
+		return -1;
+	}
+	free(buf);
+	close(fd);
+	if (renameat(store.incoming, upd, store.queue, env) == -1) {
+		save = errno;
+		unlinkat(store.incoming, upd, 0);
+		errno = save;
+		return -1;
+	}
+	return 0;
+}
+
+int
+queue_store_unlink(const char *id)
+{
+	char	 name[NAME_MAX_LEN + 1];
+
+	if (!envelope_id_valid(id, strlen(id))) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* The point of no return: without its envelope, no message. */
+	store_name(name, id, ".env");
+	if (unlinkat(store.queue, name, 0) == -1)
+		return -1;
+	store_name(name, id, ".msg");
+	store_unlink(store.queue, name);
+	return 0;
+}
+
+int
+queue_store_sync_queue(void)
+{
+	if (fsync(store.queue) == -1) {
+		log_warn("queue: fsync %s", DIR_QUEUE);
+		return -1;
+	}
+	return 0;
+}
+
+int
 queue_store_remove(const char *id)
 {
 	char	 name[NAME_MAX_LEN + 1];

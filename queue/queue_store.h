@@ -89,4 +89,24 @@ int	queue_store_get(const char *, struct envelope *);
  */
 int	queue_store_remove(const char *);
 
+/* The committed body, read only: an fd, or -1 with errno. */
+int	queue_store_open_body(const char *);
+
+/*
+ * Atomically replace the committed envelope of e->id with e (written,
+ * fsynced, renamed over it).  0, or -1 with errno: ENOENT when the
+ * message is gone (removed meanwhile: nothing is written).  The rename
+ * is durable after the next queue_store_sync_queue().
+ */
+int	queue_store_update(const struct envelope *);
+
+/*
+ * queue_store_remove() without the fsync of queue/: delivered messages
+ * are removed in batches and queue_store_sync_queue() makes the batch
+ * durable (a removal lost to a crash is a duplicate delivery, never a
+ * lost message).
+ */
+int	queue_store_unlink(const char *);
+int	queue_store_sync_queue(void);
+
 #endif

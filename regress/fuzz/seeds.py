@@ -361,20 +361,25 @@ def rec(tag, value):
 
 
 def envelope(rcpts, sender=b"alice@example.com", extra=None):
-    out = rec(b"version", b"1") + rec(b"id", b"0123456789abcdef")
+    out = rec(b"version", b"2") + rec(b"id", b"0123456789abcdef")
     fields = [(b"sender", sender), (b"body", b"2"), (b"smtputf8", b"0"),
               (b"ret", b"1"), (b"envid", b"QQ+123"),
               (b"connector-id", b"7"), (b"connector", b"submission"),
               (b"auth-user", b"alice"), (b"client-addr", b"192.0.2.1"),
               (b"client-name", b"[192.0.2.1]"),
               (b"tls", b"TLSv1.3 TLS_AES_256_GCM_SHA384"),
-              (b"time", b"1795683600"), (b"size", b"1234")]
+              (b"time", b"1795683600"), (b"size", b"1234"),
+              (b"warned", b"0")]
     for tag, value in fields:
         out += rec(tag, (extra or {}).get(tag, value))
     out += rec(b"nrcpt", str(len(rcpts)).encode())
     for addr, notify, otype, orcpt in rcpts:
         out += (rec(b"rcpt", addr) + rec(b"notify", notify) +
-                rec(b"orcpt-type", otype) + rec(b"orcpt", orcpt))
+                rec(b"orcpt-type", otype) + rec(b"orcpt", orcpt) +
+                rec(b"state", b"0") + rec(b"attempts", b"2") +
+                rec(b"next-try", b"1795684200") +
+                rec(b"last-mta", b"mx.example.org[192.0.2.25]") +
+                rec(b"last", b"451 4.7.1 try again\r\n"))
     return out + rec(b"end", b"")
 
 

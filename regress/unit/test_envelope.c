@@ -48,6 +48,15 @@ fill(struct envelope *e)
 	    0);
 	assert_int_equal(envelope_rcpt_add(e, BYTES("\0"), 4, BYTES("\r"),
 	    BYTES("\n")), 0);
+	/* delivery state: done, tried, a hostile last reply */
+	e->warned = 1;
+	e->rcpt[0].state = ENVELOPE_RCPT_DONE;
+	e->rcpt[0].attempts = 3;
+	e->rcpt[0].next_try = INT64_MAX;
+	set(&e->rcpt[0].last_mta, ENVELOPE_MTA_MAX, BYTES(NASTY("mta")));
+	set(&e->rcpt[0].last, ENVELOPE_LAST_MAX, BYTES(NASTY("last")));
+	e->rcpt[1].attempts = INT32_MAX;
+	e->rcpt[1].next_try = 1700000300;
 }
 
 static void
@@ -83,7 +92,13 @@ env_equal(const struct envelope *a, const struct envelope *b)
 		assert_int_equal(a->rcpt[i].notify, b->rcpt[i].notify);
 		str_equal(&a->rcpt[i].orcpt_type, &b->rcpt[i].orcpt_type);
 		str_equal(&a->rcpt[i].orcpt, &b->rcpt[i].orcpt);
+		assert_int_equal(a->rcpt[i].state, b->rcpt[i].state);
+		assert_int_equal(a->rcpt[i].attempts, b->rcpt[i].attempts);
+		assert_int_equal(a->rcpt[i].next_try, b->rcpt[i].next_try);
+		str_equal(&a->rcpt[i].last_mta, &b->rcpt[i].last_mta);
+		str_equal(&a->rcpt[i].last, &b->rcpt[i].last);
 	}
+	assert_int_equal(a->warned, b->warned);
 }
 
 static void
@@ -181,14 +196,15 @@ test_encode_refused(void **state)
 	envelope_free(&e);
 }
 
-#define HEAD1	"version 1:1\nid 16:0123456789abcdef\nsender 3:a@b\n" \
+#define HEAD1	"version 1:2\nid 16:0123456789abcdef\nsender 3:a@b\n" \
 		"body 1:0\nsmtputf8 1:0\nret 1:0\n"
 #define ENVID	"envid 0:\n"
 #define HEAD2	"connector-id 1:1\nconnector 1:c\nauth-user 0:\n" \
 		"client-addr 9:127.0.0.1\nclient-name 1:h\ntls 0:\n" \
-		"time 1:5\nsize 1:9\n"
+		"time 1:5\nsize 1:9\nwarned 1:0\n"
 #define HEAD	HEAD1 ENVID HEAD2
-#define GROUP	"rcpt 3:x@y\nnotify 1:0\norcpt-type 0:\norcpt 0:\n"
+#define GROUP	"rcpt 3:x@y\nnotify 1:0\norcpt-type 0:\norcpt 0:\n" \
+		"state 1:0\nattempts 1:0\nnext-try 1:0\nlast-mta 0:\nlast 0:\n"
 #define RCPT1	"nrcpt 1:1\n" GROUP
 #define END	"end 0:\n"
 #define VALID	HEAD RCPT1 END
@@ -206,9 +222,10 @@ static const struct {
 	{ "empty", BYTES(""), "bad record header" },
 	{ "version not first", BYTES("id 16:0123456789abcdef\n"),
 	    "no version record first" },
-	{ "version 2", BYTES("version 1:2\n"), "unsupported version" },
+	{ "version 3", BYTES("version 1:3\n"), "unsupported version" },
+	{ "version 1", BYTES("version 1:1\n"), "unsupported version" },
 	{ "version 01", BYTES("version 2:01\n"), "unsupported version" },
-	{ "only a version", BYTES("version 1:1\n"), "no end record" },
+	{ "only a version", BYTES("version 1:2\n"), "no end record" },
 	{ "unknown tag", BYTES(HEAD "bogus 0:\n" RCPT1 END),
 	    "unknown record" },
 	{ "upper-case tag", BYTES(HEAD "NRCPT 1:1\n" GROUP END),
@@ -217,7 +234,7 @@ static const struct {
 	    "tag too long" },
 	{ "duplicate sender", BYTES(HEAD "sender 1:x\n" RCPT1 END),
 	    "duplicate record" },
-	{ "duplicate version", BYTES("version 1:1\nversion 1:1\n"),
+	{ "duplicate version", BYTES("version 1:2\nversion 1:2\n"),
 	    "duplicate record" },
 	{ "duplicate after recipients", BYTES(HEAD RCPT1 "tls 0:\n" END),
 	    "duplicate record" },
@@ -225,7 +242,7 @@ static const struct {
 	    "duplicate record" },
 	{ "missing envid", BYTES(HEAD1 HEAD2 RCPT1 END), "missing record" },
 	{ "missing nrcpt", BYTES(HEAD GROUP END), "missing record" },
-	{ "missing everything", BYTES("version 1:1\nend 0:\n"),
+	{ "missing everything", BYTES("version 1:2\nend 0:\n"),
 	    "missing record" },
 	{ "missing end", BYTES(HEAD RCPT1), "no end record" },
 	{ "end with value", BYTES(HEAD RCPT1 "end 1:x\n"),
@@ -253,19 +270,19 @@ static const struct {
 	    END), "record not terminated by LF" },
 	{ "CRLF record end", BYTES(HEAD1 "envid 0:\r\n" HEAD2 RCPT1 END),
 	    "record not terminated by LF" },
-	{ "upper-case id", BYTES("version 1:1\nid 16:0123456789ABCDEF\n"),
+	{ "upper-case id", BYTES("version 1:2\nid 16:0123456789ABCDEF\n"),
 	    "bad queue id" },
-	{ "short id", BYTES("version 1:1\nid 15:0123456789abcde\n"),
+	{ "short id", BYTES("version 1:2\nid 15:0123456789abcde\n"),
 	    "bad queue id" },
-	{ "id with a slash", BYTES("version 1:1\nid 16:../3456789abcdef\n"),
+	{ "id with a slash", BYTES("version 1:2\nid 16:../3456789abcdef\n"),
 	    "bad queue id" },
-	{ "body 3", BYTES("version 1:1\nid 16:0123456789abcdef\n"
+	{ "body 3", BYTES("version 1:2\nid 16:0123456789abcdef\n"
 	    "sender 0:\nbody 1:3\n"), "number out of range" },
-	{ "body 01", BYTES("version 1:1\nid 16:0123456789abcdef\n"
+	{ "body 01", BYTES("version 1:2\nid 16:0123456789abcdef\n"
 	    "sender 0:\nbody 2:01\n"), "bad number" },
-	{ "body +1", BYTES("version 1:1\nid 16:0123456789abcdef\n"
+	{ "body +1", BYTES("version 1:2\nid 16:0123456789abcdef\n"
 	    "sender 0:\nbody 2:+1\n"), "bad number" },
-	{ "body empty", BYTES("version 1:1\nid 16:0123456789abcdef\n"
+	{ "body empty", BYTES("version 1:2\nid 16:0123456789abcdef\n"
 	    "sender 0:\nbody 0:\n"), "bad number" },
 	{ "negative time", BYTES(HEAD1 ENVID "connector-id 1:1\n"
 	    "connector 1:c\nauth-user 0:\nclient-addr 0:\nclient-name 0:\n"
@@ -275,6 +292,19 @@ static const struct {
 	{ "connector-id overflow", BYTES(HEAD1 ENVID
 	    "connector-id 19:9223372036854775808\n"), "bad number" },
 	{ "nrcpt 0", BYTES(HEAD "nrcpt 1:0\n" END), "number out of range" },
+	{ "state 2", BYTES(HEAD "nrcpt 1:1\nrcpt 3:x@y\nnotify 1:0\n"
+	    "orcpt-type 0:\norcpt 0:\nstate 1:2\n"), "number out of range" },
+	{ "negative next-try", BYTES(HEAD "nrcpt 1:1\nrcpt 3:x@y\n"
+	    "notify 1:0\norcpt-type 0:\norcpt 0:\nstate 1:0\nattempts 1:0\n"
+	    "next-try 2:-1\n"), "number out of range" },
+	{ "state before orcpt", BYTES(HEAD "nrcpt 1:1\nrcpt 3:x@y\n"
+	    "notify 1:0\nstate 1:0\n"), "bad recipient records" },
+	{ "group without last", BYTES(HEAD "nrcpt 1:1\nrcpt 3:x@y\n"
+	    "notify 1:0\norcpt-type 0:\norcpt 0:\nstate 1:0\nattempts 1:0\n"
+	    "next-try 1:0\nlast-mta 0:\n" END), "bad recipient records" },
+	{ "warned 2", BYTES(HEAD1 ENVID "connector-id 1:1\nconnector 1:c\n"
+	    "auth-user 0:\nclient-addr 9:127.0.0.1\nclient-name 1:h\ntls 0:\n"
+	    "time 1:5\nsize 1:9\nwarned 1:2\n"), "number out of range" },
 	{ "nrcpt 10001", BYTES(HEAD "nrcpt 5:10001\n" GROUP END),
 	    "number out of range" },
 	{ "fewer recipients", BYTES(HEAD "nrcpt 1:2\n" GROUP END),
@@ -328,7 +358,7 @@ test_decode_oversized(void **state)
 		const char	*before, *tag, *after;
 		size_t		 max;
 	} rows[] = {
-		{ "version 1:1\nid 16:0123456789abcdef\n", "sender",
+		{ "version 1:2\nid 16:0123456789abcdef\n", "sender",
 		    "", ENVELOPE_ADDR_MAX },
 		{ HEAD1, "envid", "", ENVELOPE_ENVID_MAX },
 		{ HEAD1 ENVID "connector-id 1:1\n", "connector", "",

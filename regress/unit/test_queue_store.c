@@ -444,6 +444,58 @@ test_remove(void **state)
 }
 
 /*
+ * Delivery state: an update replaces the envelope whole and leaves no
+ * temporary file; a removed message is not brought back by a late
+ * update; unlink removes both files; the body opens read-only.
+ */
+static void
+test_update_unlink(void **state)
+{
+	struct envelope	 e, d;
+	char		 id[ENVELOPE_ID_LEN + 1], want[64], buf[16];
+	const char	*text;
+	int		 fd;
+
+	assert_int_equal(store_message(id, "hello\n", 6, &text), 250);
+	assert_int_equal(queue_store_get(id, &e), 0);
+	e.rcpt[0].state = ENVELOPE_RCPT_DONE;
+	e.rcpt[0].attempts = 2;
+	e.rcpt[0].next_try = 1234;
+	assert_int_equal(envelope_set(&e.rcpt[0].last, ENVELOPE_LAST_MAX,
+	    "451 4.7.1 later", 15), 0);
+	e.warned = 1;
+	assert_int_equal(queue_store_update(&e), 0);
+	assert_string_equal(ls("incoming"), "");
+	assert_int_equal(queue_store_sync_queue(), 0);
+	assert_int_equal(queue_store_get(id, &d), 0);
+	assert_int_equal(d.rcpt[0].state, ENVELOPE_RCPT_DONE);
+	assert_int_equal(d.rcpt[0].attempts, 2);
+	assert_int_equal(d.rcpt[0].next_try, 1234);
+	assert_string_equal(envelope_cstr(&d.rcpt[0].last), "451 4.7.1 later");
+	assert_int_equal(d.warned, 1);
+	envelope_free(&d);
+
+	fd = queue_store_open_body(id);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), 6);
+	assert_int_equal(write(fd, "x", 1), -1);
+	close(fd);
+
+	assert_int_equal(queue_store_unlink(id), 0);
+	assert_string_equal(ls("queue"), "");
+	assert_int_equal(queue_store_update(&e), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(ls("queue"), "");
+	assert_string_equal(ls("incoming"), "");
+	assert_int_equal(queue_store_unlink(id), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(queue_store_open_body(id), -1);
+	envelope_free(&e);
+	snprintf(want, sizeof(want), "%s", "");
+	assert_string_equal(ls("corrupt"), want);
+}
+
+/*
  * A body whose envelope is gone (a crash after remove's point of no
  * return) is not a message: remove says ENOENT, recovery deletes it.
  */
@@ -483,6 +535,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_invalid_ids, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_unlink, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_remove_crash_leftover,
 		    setup, teardown),
 	};
