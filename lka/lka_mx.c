@@ -1,6 +1,7 @@
 /*
  * MX lookups for mta: lka resolves, mta connects.  mta asks with a
- * request id and gets the hosts in the order to try them.
+ * request id and gets the hosts in the order to try them; for the
+ * smarthost ("host" set) the one host with its own addresses.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 struct lka_mx {
 	uint64_t		 reqid;
 	char			 domain[DNS_NAME_MAX + 1];
+	int			 host;	/* the name's own addresses */
 	struct mx_result	 res;
 };
 
@@ -32,6 +34,8 @@ lka_mx_eval(void *arg, const struct dns_source *src)
 {
 	struct lka_mx	*q = arg;
 
+	if (q->host)
+		return mx_resolve_host(q->domain, src, &q->res);
 	return mx_resolve(q->domain, src, &q->res);
 }
 
@@ -76,6 +80,7 @@ lka_mx_lookup(struct mproc *p, struct imsg *im)
 	msg_in_init(&m, im);
 	if (m_get_u64(&m, &q->reqid) == -1 ||
 	    m_get_string(&m, q->domain, sizeof(q->domain)) == -1 ||
+	    m_get_int(&m, &q->host) == -1 ||
 	    m_end(&m) == -1) {
 		free(q);
 		mproc_malformed(p, im, &m);

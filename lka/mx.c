@@ -172,6 +172,52 @@ mx_resolve(const char *domain, const struct dns_source *src,
 	return 0;
 }
 
+/*
+ * A host's own addresses, no MX lookup: the "relay via" smarthost.  One
+ * host of preference 0; a name without any address is MX_NXDOMAIN when
+ * both lookups say it does not exist, else MX_NOHOST, or MX_TEMPFAIL
+ * when a lookup failed temporarily.
+ */
+int
+mx_resolve_host(const char *host, const struct dns_source *src,
+    struct mx_result *res)
+{
+	static const enum dns_type	 types[] = { DNS_T_AAAA, DNS_T_A };
+	const struct dns_answer		*ans;
+	struct mx_host			*h;
+	int				 t, need = 0, tempfail = 0, nx = 0;
+
+	memset(res, 0, sizeof(*res));
+	h = &res->hosts[0];
+	strlcpy(h->name, host, sizeof(h->name));
+	res->nhosts = 1;
+	for (t = 0; t < 2; t++) {
+		if (!src->lookup(src->arg, host, types[t], &ans)) {
+			need = 1;
+			continue;
+		}
+		nx += ans->status == DNS_NXDOMAIN;
+	}
+	if (need || mx_host_addrs(h, src, &tempfail))
+		return 1;
+	if (h->naddrs > 0)
+		res->status = MX_OK;
+	else if (tempfail > 0) {
+		res->status = MX_TEMPFAIL;
+		snprintf(res->why, sizeof(res->why), "address lookup of %s "
+		    "failed temporarily", host);
+	} else if (nx == 2) {
+		res->status = MX_NXDOMAIN;
+		snprintf(res->why, sizeof(res->why), "host %s does not exist",
+		    host);
+	} else {
+		res->status = MX_NOHOST;
+		snprintf(res->why, sizeof(res->why), "host %s has no address",
+		    host);
+	}
+	return 0;
+}
+
 /* Hosts of equal preference in random order (RFC 5321 5.1). */
 void
 mx_shuffle(struct mx_result *res, uint32_t (*uniform)(uint32_t))

@@ -1,7 +1,8 @@
 /*
  * Where mail for a domain goes: its MX hosts in preference order with
  * their IPv6 and IPv4 addresses, the implicit MX when there is none, and
- * Null MX (RFC 7505).  A pure evaluator over a dns_source (see dns.h);
+ * Null MX (RFC 7505); or a host's own addresses (mx_resolve_host, for a
+ * smarthost).  A pure evaluator over a dns_source (see dns.h);
  * lka resolves for mta with it.
  */
 #ifndef SENDGATE_MX_H
@@ -40,6 +41,8 @@ struct mx_result {
 
 const char	*mx_status_name(enum mx_status);
 int		 mx_resolve(const char *, const struct dns_source *,
+		    struct mx_result *);
+int		 mx_resolve_host(const char *, const struct dns_source *,
 		    struct mx_result *);
 void		 mx_shuffle(struct mx_result *, uint32_t (*)(uint32_t));
 

@@ -314,11 +314,14 @@ mta_client_init(struct mta_client *c, const struct mta_client_params *pa)
 	    (!wire_ok(pa->auth_user, MTA_CLIENT_CRED_MAX, 0, 0) ||
 	    !wire_ok(pa->auth_pass, MTA_CLIENT_CRED_MAX, 0, 0))) ||
 	    (pa->tls != MTA_CLIENT_TLS_OPPORTUNISTIC &&
-	    pa->tls != MTA_CLIENT_TLS_REQUIRE)) {
+	    pa->tls != MTA_CLIENT_TLS_REQUIRE &&
+	    pa->tls != MTA_CLIENT_TLS_NONE &&
+	    pa->tls != MTA_CLIENT_TLS_IMPLICIT)) {
 		errno = EINVAL;
 		return -1;
 	}
 	c->params = pa;
+	c->tls = pa->tls == MTA_CLIENT_TLS_IMPLICIT;
 	c->state = S_GREETING;
 	c->cmd = C_NONE;
 	c->awaited = 1;
@@ -539,7 +542,8 @@ secured(struct mta_client *c)
 static void
 after_ehlo(struct mta_client *c)
 {
-	if (!c->tls && (c->ext & MTA_CLIENT_EXT_STARTTLS)) {
+	if (!c->tls && (c->ext & MTA_CLIENT_EXT_STARTTLS) &&
+	    c->params->tls != MTA_CLIENT_TLS_NONE) {
 		c->state = S_STARTTLS;
 		c->cmd = C_STARTTLS;
 		return;

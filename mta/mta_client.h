@@ -91,7 +91,14 @@
 
 enum mta_client_tls {
 	MTA_CLIENT_TLS_OPPORTUNISTIC,
-	MTA_CLIENT_TLS_REQUIRE
+	MTA_CLIENT_TLS_REQUIRE,
+	/*
+	 * Never STARTTLS, even when offered: the plaintext retry after a
+	 * failed opportunistic handshake, and a "relay via ... plain".
+	 */
+	MTA_CLIENT_TLS_NONE,
+	/* The caller did TLS from the first byte (implicit TLS, 465). */
+	MTA_CLIENT_TLS_IMPLICIT
 };
 
 struct mta_client_params {

@@ -497,7 +497,7 @@ qm_notice(struct qm_msg *m, const struct bounce_rcpt *br, size_t n,
 		bounce_buf_free(&out);
 		return;
 	}
-	if ((code = queue_store_create(id, &wfd, &rfd, &text)) != 250) {
+	if ((code = queue_store_create(id, &wfd, &rfd, &text)) != 0) {
 		log_warnx("queue: %s: no %s notice: %d %s", m->id, what, code,
 		    text);
 		bounce_buf_free(&out);
@@ -870,7 +870,7 @@ queue_mta_ctl_stats(struct answer *a)
 
 	answer_row(a, "stats", 1);
 	qm_stats_fields(a, &qm.total);
-	answer_int(a, "queued recipients",
+	answer_int(a, "queued",
 	    (int64_t)schedule_count(qm.sched, NULL));
 	answer_int(a, "in delivery", (int64_t)qm.ntasks);
 	answer_str(a, "delivery", qm.paused ? "paused" : "running");

@@ -99,6 +99,7 @@ class Relay:
         self.deliver = False
 
     def write_conf(self):
+        hold = "" if self.deliver else "mta paused\n"
         with open(self.conf, "w") as f:
             f.write(f"""# integration test relay
 hostname relay.test
@@ -110,7 +111,7 @@ socket "{self.socket}"
 pki relay cert "{self.pki}/relay.crt" key "{self.pki}/relay.key"
 listen on 127.0.0.1 port {self.ports[0]} tls pki relay
 listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
-{"" if self.deliver else "mta paused\n"}{self.resolver()}{self.extra}""")
+{hold}{self.resolver()}{self.extra}""")
 
     def resolver(self):
         """Never the machine's resolver: the test's own DNS server."""

@@ -41,8 +41,13 @@ def added_message_id(qid):
 
 # The stored envelope (queue/envelope.h): records "<tag> SP <length> ':'
 # <bytes> LF" in a fixed order, "version" first, "end" last; each
-# recipient is "rcpt" followed by its "notify", "orcpt-type", "orcpt".
-RCPT_TAGS = ("notify", "orcpt-type", "orcpt")
+# recipient is "rcpt" followed by its "notify", "orcpt-type", "orcpt"
+# and its delivery state, which for a message just queued (delivery is
+# paused in these tests) is the initial one.
+RCPT_TAGS = ("notify", "orcpt-type", "orcpt", "state", "attempts",
+             "next-try", "last-mta", "last")
+FRESH_RCPT = {"state": b"0", "attempts": b"0", "next-try": b"0",
+              "last-mta": b"", "last": b""}
 
 
 def parse_envelope(data):
@@ -60,7 +65,7 @@ def parse_envelope(data):
             f"record {tag} not ended by LF"
         records.append((tag, value))
         i = colon + 2 + n
-    assert records[0] == ("version", b"1"), records[:1]
+    assert records[0] == ("version", b"2"), records[:1]
     assert records[-1] == ("end", b""), records[-1:]
     fields, rcpts = {}, []
     for tag, value in records[1:-1]:
@@ -73,6 +78,9 @@ def parse_envelope(data):
             assert tag not in fields, f"duplicate {tag}"
             fields[tag] = value
     assert int(fields["nrcpt"]) == len(rcpts)
+    assert fields.pop("warned") == b"0"
+    for r in rcpts:
+        assert {k: r.pop(k) for k in FRESH_RCPT} == FRESH_RCPT, r
     return fields, rcpts
 
 

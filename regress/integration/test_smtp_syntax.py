@@ -673,12 +673,15 @@ def test_dsn_parameters_round_trip_to_envelope(main):
     env = queued(main.relay)[qid][0]
     assert record(b"envid", b"QQ+id-1") in env, env
     assert record(b"ret", b"2") in env, env
+    fresh = (record(b"state", b"0") + record(b"attempts", b"0") +
+             record(b"next-try", b"0") + record(b"last-mta", b"") +
+             record(b"last", b""))
     first = (record(b"rcpt", RCPT.encode()) + record(b"notify", b"6") +
              record(b"orcpt-type", b"rfc822") +
-             record(b"orcpt", b"someone+x@example.net"))
+             record(b"orcpt", b"someone+x@example.net") + fresh)
     second = (record(b"rcpt", b"other@example.net") +
               record(b"notify", b"1") + record(b"orcpt-type", b"") +
-              record(b"orcpt", b""))
+              record(b"orcpt", b"") + fresh)
     assert first + second in env, env
 
 

@@ -139,6 +139,21 @@ struct row {
 #define AUTH_PLAIN	CL("AUTH PLAIN AHVzZXIAc2VjcmV0\r\n")
 
 static const struct row rows[] = {
+	{ "TLS NONE: STARTTLS offered and not used (the plaintext retry)",
+	    MTA_CLIENT_TLS_NONE, PLAIN, { &m_one, NULL }, {
+	    GREET, EHLO, EXT_TLS, READY, MSG(0),
+	    CL("MAIL FROM:<>\r\n" RCPT_D "DATA\r\n"), SV(OK OK GO), BODY,
+	    SV(OK), DONE("D250"), BYE, CLOSED } },
+	{ "TLS NONE with credentials: no AUTH in clear",
+	    MTA_CLIENT_TLS_NONE, CREDS, { NULL, NULL }, {
+	    GREET, EHLO, SV("250-mx\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n"),
+	    QUIT_OK, FATAL("T421/4.7.4 \"AUTH credentials configured and "
+	    "no TLS\"") } },
+	{ "implicit TLS: no STARTTLS even when offered, AUTH at once",
+	    MTA_CLIENT_TLS_IMPLICIT, CREDS, { NULL, NULL }, {
+	    GREET, EHLO,
+	    SV("250-mx\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n"),
+	    AUTH_PLAIN, SV("235 2.7.0 ok\r\n"), READY, BYE, CLOSED } },
 	{ "plain delivery with PIPELINING: one write", 0, PLAIN,
 	    { &m_two, NULL }, {
 	    GREET, EHLO, EXT_PIPE, READY, MSG(0),
@@ -644,6 +659,8 @@ run_row(const struct row *t)
 		fail_msg("%s: init", t->name);
 	mta_reply_init(p);
 	mta_reply_expect(p, 1);
+	/* Implicit TLS: the caller's handshake came before the greeting. */
+	tls = t->tls == MTA_CLIENT_TLS_IMPLICIT;
 	for (i = 0; t->steps[i].op != OP_END; i++) {
 		st = &t->steps[i];
 		switch (st->op) {

@@ -81,7 +81,8 @@ answer_one(void *arg, const char *qname, enum dns_type qtype)
 
 /* The production loop: evaluate, answer what is missing, again. */
 static struct mx_result
-resolve(const char *domain)
+resolve_with(const char *domain, int (*fn)(const char *,
+    const struct dns_source *, struct mx_result *))
 {
 	struct dns_store	*st = dns_store_new();
 	struct dns_source	 src = dns_store_source(st);
@@ -89,12 +90,18 @@ resolve(const char *domain)
 	int			 runs = 0;
 
 	asked = 0;
-	while (mx_resolve(domain, &src, &res) == 1) {
+	while (fn(domain, &src, &res) == 1) {
 		assert_true(++runs < 50);
 		dns_store_wants(st, answer_one, st);
 	}
 	dns_store_free(st);
 	return res;
+}
+
+static struct mx_result
+resolve(const char *domain)
+{
+	return resolve_with(domain, mx_resolve);
 }
 
 static const char *
@@ -220,12 +227,73 @@ test_shuffle_keeps_preference_order(void **state)
 	assert_true(seen[0] && seen[1] && seen[2]);
 }
 
+/* The smarthost: its own addresses, never its MX. */
+static void
+test_resolve_host_table(void **state)
+{
+	static const struct zrow zone_host[] = {
+		{ "relay.example", DNS_T_MX, DNS_ANSWER,
+		    { "10 elsewhere.example" } },
+		{ "relay.example", DNS_T_A, DNS_ANSWER, { "192.0.2.9" } },
+		{ "relay.example", DNS_T_AAAA, DNS_ANSWER, { "2001:db8::9" } },
+		{ "v4.example", DNS_T_A, DNS_ANSWER, { "192.0.2.4" } },
+		{ "mxonly.example", DNS_T_MX, DNS_ANSWER, { "10 v4.example" } },
+		{ "flaky.example", DNS_T_A, DNS_TEMPFAIL, { NULL } },
+		{ "flaky.example", DNS_T_AAAA, DNS_NODATA, { NULL } },
+		{ NULL }
+	};
+	static const struct {
+		const char	*host;
+		enum mx_status	 status;
+		const char	*hosts;
+		const char	*why;
+	} rows[] = {
+		{ "relay.example", MX_OK,
+		    "relay.example:2001:db8::9,192.0.2.9", "" },
+		{ "v4.example", MX_OK, "v4.example:192.0.2.4", "" },
+		{ "mxonly.example", MX_NOHOST, "mxonly.example:",
+		    "host mxonly.example has no address" },
+		{ "gone.example", MX_NXDOMAIN, "gone.example:",
+		    "host gone.example does not exist" },
+		{ "flaky.example", MX_TEMPFAIL, "flaky.example:",
+		    "address lookup of flaky.example failed temporarily" },
+	};
+	struct mx_result	 res;
+	char			 got[512], a[64];
+	size_t			 i, o;
+	int			 h, k;
+
+	zone = zone_host;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		res = resolve_with(rows[i].host, mx_resolve_host);
+		o = 0;
+		got[0] = '\0';
+		for (h = 0; h < res.nhosts; h++) {
+			o += snprintf(got + o, sizeof(got) - o, "%s%s:",
+			    h ? " " : "", res.hosts[h].name);
+			for (k = 0; k < res.hosts[h].naddrs; k++)
+				o += snprintf(got + o, sizeof(got) - o, "%s%s",
+				    k ? "," : "", addr(&res.hosts[h].addrs[k],
+				    a, sizeof(a)));
+		}
+		if (res.status != rows[i].status ||
+		    strcmp(got, rows[i].hosts) != 0 ||
+		    strcmp(res.why, rows[i].why) != 0)
+			fail_msg("row %zu %s: got %s \"%s\" \"%s\"", i,
+			    rows[i].host, mx_status_name(res.status), got,
+			    res.why);
+	}
+	/* Never an MX question for the smarthost. */
+	assert_int_equal(asked, 2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolve_table),
 		cmocka_unit_test(test_shuffle_keeps_preference_order),
+		cmocka_unit_test(test_resolve_host_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
