@@ -99,7 +99,7 @@ integration-asan:
 	cd regress/integration && SENDGATE_BUILD=$(CURDIR)/build-asan \
 	    SENDGATE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0 \
 	    $(PY) -m pytest -q -p no:cacheprovider test_submission.py \
-	    test_smtp_*.py test_durability.py
+	    test_smtp_*.py test_durability.py test_delivery*.py
 
 # The fuzz corpora are replayed with gcc as regression tests (no clang).
 check: deps-test

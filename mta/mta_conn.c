@@ -325,6 +325,7 @@ mta_conn_open(struct mta_route *r, int ai)
 	conn_wait(c, EV_WRITE, MTA_TIMEOUT_CONNECT);
 	return 0;
 fail:
+	r->lastai = ai;
 	memset(&r->lasterr, 0, sizeof(r->lasterr));
 	r->lasterr.status = MTA_CLIENT_TEMPFAIL;
 	r->lasterr.code = 421;

@@ -93,6 +93,7 @@ struct mta_route {
 	int			 nconn;		/* open */
 	int			 ncoming;	/* open, not yet ready */
 	struct mta_client_result lasterr;	/* of the last address */
+	int			 lastai;	/* that address, -1: none */
 };
 
 /* mta_task.c */

@@ -81,6 +81,10 @@ task_free(struct mta_task *t)
 	free(t);
 }
 
+static void	task_report(struct mta_task *, const struct mta_conn *,
+		    const struct mta_route_addr *,
+		    const struct mta_client_result *);
+
 /*
  * Every recipient's result (res, or each one's own from the client),
  * one log line each, then TASK_DONE.  The task is freed.
@@ -88,6 +92,17 @@ task_free(struct mta_task *t)
 void
 mta_task_report(struct mta_task *t, const struct mta_conn *c,
     const struct mta_client_result *res)
+{
+	task_report(t, c, NULL, res);
+}
+
+/*
+ * The same with the connection, or without one the address that was
+ * tried last (at), or nothing (NULL: no connection was attempted).
+ */
+static void
+task_report(struct mta_task *t, const struct mta_conn *c,
+    const struct mta_route_addr *at, const struct mta_client_result *res)
 {
 	struct mproc			*q = child_peer(PROC_QUEUE);
 	const struct mta_client_result	*r;
@@ -105,6 +120,9 @@ mta_task_report(struct mta_task *t, const struct mta_conn *c,
 		e.host = mta_conn_host(c);
 		e.ss = mta_conn_addr(c);
 		e.tls = mta_conn_tls(c);
+	} else if (at != NULL) {
+		e.host = at->host;
+		e.ss = &at->ss;
 	}
 	for (i = 0; i < t->nrcpt; i++) {
 		r = res != NULL ? res : &t->crcpt[i].result;
@@ -120,8 +138,8 @@ mta_task_report(struct mta_task *t, const struct mta_conn *c,
 		m_add_int(&m, r->code);
 		m_add_string(&m, r->enhanced);
 		m_add_string(&m, r->text);
-		m_add_string(&m, c != NULL ? e.host : "");
-		m_add_string(&m, c != NULL ? mta_route_ntop(e.ss, a,
+		m_add_string(&m, e.host != NULL ? e.host : "");
+		m_add_string(&m, e.ss != NULL ? mta_route_ntop(e.ss, a,
 		    sizeof(a)) : "");
 		m_add_int(&m, c != NULL ? mta_route_dsn_relayed(r->status,
 		    mta_conn_ext(c), t->crcpt[i].notify) : 0);
@@ -217,7 +235,9 @@ route_fail_waiting(struct mta_route *r, const struct mta_client_result *res,
 	while ((t = TAILQ_FIRST(&r->waiting)) != NULL) {
 		TAILQ_REMOVE(&r->waiting, t, wait);
 		r->nwaiting--;
-		mta_task_report(t, NULL, &f);
+		task_report(t, NULL, r->lastai >= 0 &&
+		    (size_t)r->lastai < r->naddrs ? &r->addrs[r->lastai] : NULL,
+		    &f);
 	}
 }
 
@@ -301,6 +321,7 @@ route_get(const struct mta_task *t, int *created)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("route_get");
 	TAILQ_INIT(&r->waiting);
+	r->lastai = -1;
 	r->smarthost = rh->set;
 	strlcpy(r->name, rh->set ? rh->host : t->domain, sizeof(r->name));
 	if (!rh->set)
@@ -555,6 +576,7 @@ mta_route_conn_gone(struct mta_route *r, int ai, int ready, int tls_failed,
 		r->ncoming--;
 	if (failure != NULL) {
 		r->lasterr = *failure;
+		r->lastai = ai;
 		if (tls_failed && r->tls == CONFIG_TLS_OPPORTUNISTIC &&
 		    !r->plain[ai]) {
 			r->plain[ai] = 1;
