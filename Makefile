@@ -145,7 +145,7 @@ clean:
 
 # The SMTP load generator of the submission benchmark (regress/bench).
 .PHONY: bench-tools
-bench-tools: $(BUILD)/smtpload
+bench-tools: $(BUILD)/smtpload $(BUILD)/smtpsink
 bench: bench-tools
 $(BUILD)/smtpload: regress/bench/smtpload.c
 	@mkdir -p $(BUILD)
@@ -153,3 +153,7 @@ $(BUILD)/smtpload: regress/bench/smtpload.c
 	    $(shell $(PKG_CONFIG) --cflags libssl libcrypto) $(ALL_LDFLAGS) \
 	    -o $@ regress/bench/smtpload.c \
 	    $(shell $(PKG_CONFIG) --libs libssl libcrypto) -lpthread
+$(BUILD)/smtpsink: regress/bench/smtpsink.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
+	    $(ALL_LDFLAGS) -o $@ regress/bench/smtpsink.c

@@ -260,6 +260,8 @@ class IdleSessions:
 class Daemon:
     """sendgated from the build directory on base/sg."""
 
+    pause_mta = True
+
     def __init__(self, build, base, cert, key, port, dns_port):
         self.sendgated = os.path.join(build, "sendgated")
         self.sendgatectl = os.path.join(build, "sendgatectl")
@@ -303,6 +305,12 @@ limit recipients 0 per minute
 limit recipients 0 per hour
 limit recipients 0 per day
 """
+            if self.pause_mta:
+                # Accepted mail stays queued, as Postfix discards it: the
+                # acceptance is compared, not delivery (bench_delivery.py
+                # measures that); otherwise the mta would try the MX of
+                # example.net and bounce every message.
+                text += "mta paused\n"
         return text
 
     def write_conf(self):
@@ -587,10 +595,69 @@ def sendgated_side(build, base, cert, key, load, args, out, notes):
 
 
 
-def inner(args):
-    """Inside the private network and mount namespaces."""
+def namespace_etc(base):
+    """Inside the namespaces: lo up; /etc/resolv.conf (nameserver
+    127.0.0.1) and /etc/hosts replaced by the bench's own (bind mounts in
+    the private mount namespace), so name resolution stays on loopback."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True,
                    timeout=30)
+    with open(os.path.join(base, "resolv.conf"), "w") as f:
+        f.write("nameserver 127.0.0.1\n")
+    with open(os.path.join(base, "hosts"), "w") as f:
+        f.write(f"127.0.0.1 localhost {postfix_peer.REALM} "
+                f"{socket.gethostname()}\n::1 localhost\n")
+    for name in ("resolv.conf", "hosts"):
+        subprocess.run(["mount", "--bind", os.path.join(base, name),
+                        f"/etc/{name}"], check=True, timeout=30)
+
+
+def make_cert(base):
+    """A self-signed RSA-2048 certificate for localhost: (cert, key)."""
+    cert = os.path.join(base, "bench.crt")
+    key = os.path.join(base, "bench.key")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-days", "2", "-subj", "/CN=localhost", "-addext",
+         "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", key, "-out", cert],
+        check=True, capture_output=True, timeout=60)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+def run_in_namespace(script, argv, max_seconds, name):
+    """Re-execute `script argv` in a network namespace with only lo and a
+    private mount namespace (NS_ENV set in its environment); bounded:
+    everything in it is killed if it overruns max_seconds + 90.  Its exit
+    status."""
+    env = dict(os.environ, **{NS_ENV: "1"})
+    proc = subprocess.Popen(
+        ["unshare", "--net", "--mount", "--propagation", "private",
+         sys.executable, os.path.abspath(script)] + argv, env=env)
+    # The inner run cleans up after itself: a ^C reaches it directly
+    # (same process group), a SIGTERM is passed on; only if it overruns
+    # is everything in it killed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM,
+                  lambda *_: proc.poll() is None and
+                  proc.send_signal(signal.SIGTERM))
+    try:
+        return proc.wait(timeout=max_seconds + 90)
+    except subprocess.TimeoutExpired:
+        log(f"{name}: overran; killing the namespace")
+    finally:
+        if proc.poll() is None:
+            for p in tree_of(proc.pid):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.wait()
+    return 1
+
+
+def inner(args):
+    """Inside the private network and mount namespaces."""
     ncpu = os.cpu_count() or 1
     build = os.path.abspath(args.build)
     smtpload = os.path.join(build, "smtpload")
@@ -605,23 +672,8 @@ def inner(args):
     notes = []
     try:
         # Name resolution stays in the namespace.
-        with open(os.path.join(base, "resolv.conf"), "w") as f:
-            f.write("nameserver 127.0.0.1\n")
-        with open(os.path.join(base, "hosts"), "w") as f:
-            f.write(f"127.0.0.1 localhost {postfix_peer.REALM} "
-                    f"{socket.gethostname()}\n::1 localhost\n")
-        for name in ("resolv.conf", "hosts"):
-            subprocess.run(["mount", "--bind", os.path.join(base, name),
-                            f"/etc/{name}"], check=True, timeout=30)
-        cert = os.path.join(base, "bench.crt")
-        key = os.path.join(base, "bench.key")
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-             "-days", "2", "-subj", "/CN=localhost", "-addext",
-             "subjectAltName=DNS:localhost,IP:127.0.0.1",
-             "-keyout", key, "-out", cert],
-            check=True, capture_output=True, timeout=60)
-        os.chmod(key, 0o600)
+        namespace_etc(base)
+        cert, key = make_cert(base)
         load = Load(smtpload, args)
         log(f"bench_submission: {args.sessions} sessions, {args.per_conn} "
             f"message(s) per connection, {args.size}-byte bodies, "
@@ -858,31 +910,8 @@ def main():
         # The run proper, in a network namespace with only lo and a
         # private mount namespace; bounded, killed (with everything in it)
         # if it overruns.
-        env = dict(os.environ, **{NS_ENV: "1"})
-        proc = subprocess.Popen(
-            ["unshare", "--net", "--mount", "--propagation", "private",
-             sys.executable, os.path.abspath(__file__)] + sys.argv[1:],
-            env=env)
-        # The inner run cleans up after itself: a ^C reaches it directly
-        # (same process group), a SIGTERM is passed on; only if it
-        # overruns is everything in it killed.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM,
-                      lambda *_: proc.poll() is None and
-                      proc.send_signal(signal.SIGTERM))
-        try:
-            return proc.wait(timeout=args.max_seconds + 90)
-        except subprocess.TimeoutExpired:
-            log("bench_submission: overran; killing the namespace")
-        finally:
-            if proc.poll() is None:
-                for p in tree_of(proc.pid):
-                    try:
-                        os.kill(p, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                proc.wait()
-        return 1
+        return run_in_namespace(__file__, sys.argv[1:], args.max_seconds,
+                                "bench_submission")
 
     def overrun(*_):
         raise Deadline(f"the benchmark overran {args.max_seconds} s")

@@ -41,7 +41,9 @@ REALM = "bench.localdomain"
 #            sees it, as sendgated's queue keeps it before delivery exists.
 #   defer:   defer_transports: the queue manager tries, defers, and
 #            moves the message to the deferred queue.
-AFTER = ("discard", "hold", "defer")
+#   relay:   relayed by smtp(8) to relayhost [127.0.0.1]:relay_port, plain
+#            SMTP, Postfix's default concurrency (bench_delivery.py).
+AFTER = ("discard", "hold", "defer", "relay")
 
 MAIN_CF = """\
 # main.cf of the bench's private Postfix instance (bench_submission.py)
@@ -98,6 +100,9 @@ AFTER_CF = {
              "relay_transport = smtp\n"
              "defer_transports = smtp\n"
              "relayhost = [127.0.0.1]:9",
+    "relay": "default_transport = smtp\n"
+             "relay_transport = smtp\n"
+             "relayhost = [127.0.0.1]:{relay_port}",
 }
 
 # Only the services the bench needs; no chroot; loopback only.  Columns:
@@ -205,9 +210,11 @@ class Postfix:
     """A private Postfix instance under base/pf."""
 
     def __init__(self, base, port, cert, key, user, password,
-                 after="discard", procs=200):
+                 after="discard", procs=200, relay_port=None):
         if after not in AFTER:
             raise ValueError(f"after: one of {AFTER}")
+        if (after == "relay") != (relay_port is not None):
+            raise ValueError("relay_port: with after=relay, and only then")
         self.base = base
         self.top = os.path.join(base, "pf")
         self.etc = os.path.join(self.top, "etc")
@@ -233,7 +240,8 @@ class Postfix:
                                    base=base, log=self.log, cert=cert,
                                    key=key, procs=procs,
                                    openssl_conf=openssl_conf,
-                                   after=AFTER_CF[after]))
+                                   after=AFTER_CF[after].format(
+                                       relay_port=relay_port)))
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write(MASTER_CF.format(
                 port=f"127.0.0.1:{port}",

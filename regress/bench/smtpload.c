@@ -15,6 +15,17 @@
  * distinct clients).  The accept latency of a message is the time from the
  * end-of-data write having been handed to the kernel to the 250 reply read.
  *
+ * With -L FILE (bench_delivery.py), every message carries a header
+ * "X-Bench-Seq: TAG.K" (K its number in the run, TAG from -q, the pid by
+ * default), and FILE gets one line "TAG.K NS" per accepted message: the
+ * CLOCK_REALTIME time (ns) its 250 arrived: the kernel's receive time of
+ * the segment that brought it (SO_TIMESTAMPNS, read with MSG_PEEK before
+ * OpenSSL reads it), which a busy CPU does not delay as it delays the
+ * thread; the time the thread read it if the kernel gives none.  With
+ * -R RATE the messages are offered at a fixed rate (message K not started
+ * before K/RATE s after the start; the first of a connection before
+ * connecting), as long as enough sessions are free.
+ *
  * The result is one JSON object on stdout.  In idle mode a line
  * "ready OPEN FAILED" comes first, once every connection is set up.
  */
@@ -67,6 +78,9 @@ struct opts {
 	int		 idle_tls;
 	double		 hold_s;
 	int		 tls13;
+	const char	*log;		/* -L: per-message 250 times */
+	const char	*tag;		/* -q: token prefix */
+	double		 rate;		/* -R: offered msgs/s, 0 = no pacing */
 };
 
 static struct opts	 o = {
@@ -90,7 +104,11 @@ static atomic_long	 n_failed;
 static atomic_long	 n_conn_ok;
 static atomic_long	 n_conn_failed;
 static atomic_long	 n_lat;
+static atomic_long	 n_nostamp;	/* -L: 250s without a kernel stamp */
 static double		*lat;		/* seconds, one per accepted message */
+static int64_t		*acc_ns;	/* -L: realtime ns of each 250, by K */
+static char		 tag[64];
+static double		 t_run0;	/* monotonic start of the send run */
 
 static pthread_mutex_t	 err_lock = PTHREAD_MUTEX_INITIALIZER;
 static char		 first_err[ERR_MAX];
@@ -354,6 +372,9 @@ tcp_connect(struct sess *s)
 		return -1;
 	}
 	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (o.log != NULL)
+		setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one,
+		    sizeof(one));
 	if (connect(s->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
 		if (errno != EINPROGRESS) {
 			set_err(s, "connect: %s", strerror(errno));
@@ -445,7 +466,7 @@ session_close(struct sess *s)
 static size_t
 build_message(struct sess *s, long conn, int i)
 {
-	char hdr[1024];
+	char hdr[2048];
 	int hl;
 	size_t need;
 	time_t t = time(NULL);
@@ -461,9 +482,18 @@ build_message(struct sess *s, long conn, int i)
 	    "Date: %s\r\n"
 	    "Message-ID: <%ld.%d.%ld@%s>\r\n"
 	    "MIME-Version: 1.0\r\n"
-	    "Content-Type: text/plain; charset=us-ascii\r\n"
-	    "\r\n", o.from, o.rcpt, conn, i, date, conn, i, (long)getpid(),
-	    o.helo);
+	    "Content-Type: text/plain; charset=us-ascii\r\n",
+	    o.from, o.rcpt, conn, i, date, conn, i, (long)getpid(), o.helo);
+	/* from, rcpt and helo are bounded in main(): this always fits. */
+	if (hl < 0 || (size_t)hl + 100 + sizeof(tag) > sizeof(hdr)) {
+		fprintf(stderr, "smtpload: header too long\n");
+		exit(2);
+	}
+	if (o.log != NULL)
+		hl += snprintf(hdr + hl, sizeof(hdr) - (size_t)hl,
+		    "X-Bench-Seq: %s.%ld\r\n", tag,
+		    conn * (long)o.per_conn + i);
+	hl += snprintf(hdr + hl, sizeof(hdr) - (size_t)hl, "\r\n");
 	need = (size_t)hl + body_len + 3;
 	if (need > s->msg_cap) {
 		free(s->msg);
@@ -480,6 +510,60 @@ build_message(struct sess *s, long conn, int i)
 	return need;
 }
 
+/*
+ * -L: the kernel's receive time of the data waiting on the socket (the
+ * 250 to the end of data), without consuming it; 0 if there is none.
+ */
+static int64_t
+rx_stamp(struct sess *s)
+{
+	char b;
+	union {
+		char		buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr	align;
+	} cm;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh;
+	struct cmsghdr *c;
+	struct timespec ts;
+
+	if (s->len != 0 || (s->ssl != NULL && SSL_pending(s->ssl) > 0))
+		return 0;		/* already read */
+	if (wait_fd(s, POLLIN) < 0)
+		return 0;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	if (recvmsg(s->fd, &mh, MSG_PEEK | MSG_DONTWAIT) <= 0)
+		return 0;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS) {
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		}
+	return 0;
+}
+
+/* -R: wait until message number k may start. */
+static void
+pace(long k)
+{
+	double at, left;
+	struct timespec ts;
+
+	if (o.rate <= 0)
+		return;
+	at = t_run0 + (double)k / o.rate;
+	while ((left = at - now_s()) > 0 && now_s() < deadline) {
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* One message; 0 accepted, -1 failed (the session cannot go on). */
 static int
 send_message(struct sess *s, long conn, int i)
@@ -488,6 +572,11 @@ send_message(struct sess *s, long conn, int i)
 	size_t n;
 	double t0, t1;
 	long k;
+	struct timespec rt;
+	int64_t rx = 0;
+
+	if (i > 0)
+		pace(conn * (long)o.per_conn + i);
 
 	snprintf(line, sizeof(line), "MAIL FROM:<%s>\r\n", o.from);
 	if (cmd(s, line, 250, "MAIL FROM") < 0)
@@ -505,13 +594,21 @@ send_message(struct sess *s, long conn, int i)
 	if (write_all(s, s->msg + n - 3, 3) < 0)
 		return -1;
 	t0 = now_s();
+	if (acc_ns != NULL)
+		rx = rx_stamp(s);
 	if (read_reply(s) < 0)
 		return -1;
 	t1 = now_s();
+	clock_gettime(CLOCK_REALTIME, &rt);
+	if (rx == 0)
+		atomic_fetch_add(&n_nostamp, 1);
 	if (s->code != 250) {
 		set_err(s, "end of data: %s", reply_text(s));
 		return -1;
 	}
+	if (acc_ns != NULL)
+		acc_ns[conn * (long)o.per_conn + i] = rx != 0 ? rx :
+		    (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
 	k = atomic_fetch_add(&n_lat, 1);
 	if (k < o.total)
 		lat[k] = t1 - t0;
@@ -536,6 +633,7 @@ send_worker(void *arg)
 			m = (int)(o.total - conn * o.per_conn);
 		done = 0;
 		s->err[0] = '\0';
+		pace(conn * (long)o.per_conn);
 		if (now_s() >= deadline) {
 			set_err(s, "overall deadline reached");
 		} else if (session_open(s, 1) == 0) {
@@ -622,15 +720,28 @@ run_send(void)
 	double t0, t1, c0, c1, sum = 0;
 	long nl, i;
 	int k;
+	struct timespec rt0, rt1;
+	FILE *lf = NULL;
 
 	lat = calloc((size_t)o.total, sizeof(double));
 	th = calloc((size_t)o.sessions, sizeof(*th));
 	if (lat == NULL || th == NULL)
 		return 2;
+	if (o.log != NULL) {
+		if ((acc_ns = calloc((size_t)o.total, sizeof(*acc_ns))) ==
+		    NULL)
+			return 2;
+		if ((lf = fopen(o.log, "w")) == NULL) {
+			fprintf(stderr, "smtpload: %s: %s\n", o.log,
+			    strerror(errno));
+			return 2;
+		}
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	c0 = cpu_s(&u, &sy);
-	t0 = now_s();
+	clock_gettime(CLOCK_REALTIME, &rt0);
+	t0 = t_run0 = now_s();
 	for (k = 0; k < o.sessions; k++)
 		if (pthread_create(&th[k], &attr, send_worker, NULL) != 0) {
 			fprintf(stderr, "smtpload: pthread_create failed\n");
@@ -639,7 +750,20 @@ run_send(void)
 	for (k = 0; k < o.sessions; k++)
 		pthread_join(th[k], NULL);
 	t1 = now_s();
+	clock_gettime(CLOCK_REALTIME, &rt1);
 	c1 = cpu_s(&u, &sy);
+	if (lf != NULL) {
+		for (i = 0; i < o.total; i++)
+			if (acc_ns[i] != 0)
+				fprintf(lf, "%s.%ld %lld\n", tag, i,
+				    (long long)acc_ns[i]);
+		if (fclose(lf) != 0) {
+			fprintf(stderr, "smtpload: %s: write failed\n", o.log);
+			return 2;
+		}
+		free(acc_ns);
+		acc_ns = NULL;
+	}
 	nl = atomic_load(&n_lat);
 	if (nl > o.total)
 		nl = o.total;
@@ -654,13 +778,18 @@ run_send(void)
 	    "\"lat_ms\": {\"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, "
 	    "\"max\": %.2f, \"mean\": %.2f}, "
 	    "\"cpu_s\": %.3f, \"cpu_user_s\": %.3f, \"cpu_sys_s\": %.3f, "
-	    "\"tls\": ", o.host, o.port, o.sessions, o.per_conn, o.total,
+	    "\"start_ns\": %lld, \"end_ns\": %lld, \"offered_rate\": %.1f, "
+	    "\"tag\": \"%s\", \"unstamped\": %ld, \"tls\": ", o.host,
+	    o.port, o.sessions, o.per_conn, o.total,
 	    o.size, atomic_load(&n_ok), atomic_load(&n_failed),
 	    atomic_load(&n_conn_ok), atomic_load(&n_conn_failed), t1 - t0,
 	    (t1 > t0 ? atomic_load(&n_ok) / (t1 - t0) : 0.0),
 	    pct(lat, nl, 0.50), pct(lat, nl, 0.90), pct(lat, nl, 0.99),
 	    pct(lat, nl, 1.0), nl ? 1000.0 * sum / nl : 0.0, c1 - c0,
-	    u.tv_sec + u.tv_usec / 1e6, sy.tv_sec + sy.tv_usec / 1e6);
+	    u.tv_sec + u.tv_usec / 1e6, sy.tv_sec + sy.tv_usec / 1e6,
+	    (long long)rt0.tv_sec * 1000000000 + rt0.tv_nsec,
+	    (long long)rt1.tv_sec * 1000000000 + rt1.tv_nsec, o.rate, tag,
+	    o.log != NULL ? atomic_load(&n_nostamp) : 0L);
 	json_str(tls_info);
 	printf(", \"first_error\": ");
 	json_str(first_err);
@@ -741,7 +870,8 @@ usage(void)
 	    "\t[-m msgs-per-conn] [-t total-msgs] [-s body-bytes]\n"
 	    "\t[-T read-timeout-ms] [-D deadline-s] [-k idle-conns]\n"
 	    "\t[-I (idle sessions do STARTTLS+AUTH)] [-h hold-s]\n"
-	    "\t[-a (allow TLS < 1.3)] send|idle\n");
+	    "\t[-a (allow TLS < 1.3)] [-L accept-log] [-q tag]\n"
+	    "\t[-R offered-msgs-per-s] send|idle\n");
 	exit(2);
 }
 
@@ -794,7 +924,7 @@ main(int argc, char *argv[])
 	int c, pl, rc;
 	const char *mode;
 
-	while ((c = getopt(argc, argv, "H:p:u:w:f:r:e:n:m:t:s:T:D:k:Ih:a")) !=
+	while ((c = getopt(argc, argv, "H:p:u:w:f:r:e:n:m:t:s:T:D:k:Ih:aL:q:R:")) !=
 	    -1) {
 		switch (c) {
 		case 'H': o.host = optarg; break;
@@ -814,11 +944,24 @@ main(int argc, char *argv[])
 		case 'I': o.idle_tls = 1; break;
 		case 'h': o.hold_s = (double)num(optarg, 1, 86400); break;
 		case 'a': o.tls13 = 0; break;
+		case 'L': o.log = optarg; break;
+		case 'q': o.tag = optarg; break;
+		case 'R': o.rate = (double)num(optarg, 0, 10000000); break;
 		default: usage();
 		}
 	}
 	if (optind != argc - 1)
 		usage();
+	if (o.tag != NULL) {
+		if (strlen(o.tag) >= sizeof(tag) || strspn(o.tag,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-_") != strlen(o.tag)) {
+			fprintf(stderr, "smtpload: bad tag\n");
+			return 2;
+		}
+		snprintf(tag, sizeof(tag), "%s", o.tag);
+	} else
+		snprintf(tag, sizeof(tag), "%ld", (long)getpid());
 	mode = argv[optind];
 	if (strlen(o.from) > 400 || strlen(o.rcpt) > 400 ||
 	    strlen(o.helo) > 255 || strlen(o.user) > 255 ||
