@@ -92,6 +92,12 @@ static const char *const migrations[STATE_SCHEMA_VERSION] = {
 	"ALTER TABLE domain ADD COLUMN dkim_diag TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE domain ADD COLUMN dmarc_diag TEXT NOT NULL DEFAULT '';"
 	"CREATE INDEX domain_next_check ON domain(next_check);",
+	/* 2 -> 3: rate counters of the connectors (lka/rate.h encoding) */
+	"CREATE TABLE rate ("
+	" connector INTEGER PRIMARY KEY REFERENCES connector(id)"
+	"  ON DELETE CASCADE,"
+	" updated INTEGER NOT NULL,"
+	" data BLOB NOT NULL);",
 };
 
 int

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "dns_resolver.h"
 #include "lka.h"
+#include "lka_rate.h"
 #include "log.h"
 #include "proto.h"
 #include "state.h"
@@ -66,6 +67,7 @@ lka_main(struct sendgated_conf *conf, const struct child_opts *o)
 	checks_init(conf);
 	lka_mx_init();
 	lka_smtp_init(conf);
+	lka_rate_init(conf);
 	child_ready();
 	child_run();
 }

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "credential.h"
 #include "lka.h"
+#include "lka_rate.h"
 #include "log.h"
 #include "mproc.h"
 #include "names.h"
@@ -312,6 +313,25 @@ lka_limit_default(enum state_limit l)
 	}
 }
 
+/* Each rate window: what was counted in it so far, and its limits. */
+static void
+lka_show_rates(struct lka_cmd *c, const struct state_connector *conn)
+{
+	uint64_t	 used, limit;
+	int		 w;
+
+	for (w = 0; w < RATE_NWINDOWS; w++) {
+		answer_row(c->answer, "rate", 0);
+		answer_str(c->answer, "window", rate_window_name(w));
+		lka_rate_use(conn, w, RATE_MESSAGES, &used, &limit);
+		answer_int(c->answer, "messages", (int64_t)used);
+		answer_int(c->answer, "messages_limit", (int64_t)limit);
+		lka_rate_use(conn, w, RATE_RECIPIENTS, &used, &limit);
+		answer_int(c->answer, "recipients", (int64_t)used);
+		answer_int(c->answer, "recipients_limit", (int64_t)limit);
+	}
+}
+
 static void
 lka_connector_show(struct lka_cmd *c)
 {
@@ -336,6 +356,7 @@ lka_connector_show(struct lka_cmd *c)
 		answer_str(c->answer, "source", conn.limits[i] >= 0 ?
 		    "connector" : "default");
 	}
+	lka_show_rates(c, &conn);
 	if (state_credential_list(conn.id, lka_show_credential, c) !=
 	    STATE_OK) {
 		lka_fail_state(c);

@@ -18,6 +18,7 @@
 #include "child.h"
 #include "config.h"
 #include "lka.h"
+#include "lka_rate.h"
 #include "log.h"
 #include "msg.h"
 #include "names.h"
@@ -92,6 +93,7 @@ lka_auth_reply(struct mproc *p, uint64_t reqid, int result,
 	m_add_string(&m, conn != NULL ? conn->name : "");
 	m_add_u64(&m, rcpts);
 	m_add_u64(&m, size);
+	m_add_int(&m, conn != NULL ? lka_rate_rcpt_limited(conn) : 0);
 	mproc_send(p, IMSG_LKA_AUTH_RESULT, 0, -1, &m);
 }
 
@@ -191,11 +193,13 @@ lka_smtp_sender(struct mproc *p, struct imsg *im)
 	char			 alabel[NAMES_DOMAIN_MAX + 1];
 	char			 ulabel[NAMES_DOMAIN_TYPED_MAX + 1];
 	char			 why[512], err[256];
-	int			 rc;
+	int			 rc, mail;
 
 	msg_in_init(&m, im);
 	if (m_get_u64(&m, &reqid) == -1 || m_get_i64(&m, &id) == -1 ||
-	    m_get_u32(&m, &n) == -1 || n == 0 || n > PROTO_DOMAINS_MAX)
+	    m_get_int(&m, &mail) == -1 || (mail != 0 && mail != 1) ||
+	    m_get_u32(&m, &n) == -1 || (n == 0 && !mail) ||
+	    n > PROTO_DOMAINS_MAX)
 		goto bad;
 	for (i = 0; i < n; i++)
 		if (m_get_string(&m, dom[i], sizeof(dom[i])) == -1)
@@ -239,10 +243,54 @@ lka_smtp_sender(struct mproc *p, struct imsg *im)
 			return;
 		}
 	}
+	/* Last: a message refused for its sender is not counted. */
+	if (mail && lka_rate_check(&conn, RATE_MESSAGES, why, sizeof(why))) {
+		lka_sender_reply(p, reqid, LKA_SENDER_RATE, why);
+		return;
+	}
 	lka_sender_reply(p, reqid, LKA_SENDER_OK, "");
 	return;
 bad:
 	mproc_malformed(p, im, &m);
+}
+
+static void
+lka_smtp_rcpt(struct mproc *p, struct imsg *im)
+{
+	struct msg_in		 m;
+	struct msg_out		 o;
+	struct state_connector	 conn;
+	uint64_t		 reqid;
+	int64_t			 id;
+	char			 why[512];
+	int			 result = LKA_SENDER_OK;
+
+	msg_in_init(&m, im);
+	if (m_get_u64(&m, &reqid) == -1 || m_get_i64(&m, &id) == -1 ||
+	    m_end(&m) == -1) {
+		mproc_malformed(p, im, &m);
+		return;
+	}
+	why[0] = '\0';
+	switch (state_connector_by_id(id, &conn)) {
+	case STATE_OK:
+		if (lka_rate_check(&conn, RATE_RECIPIENTS, why, sizeof(why)))
+			result = LKA_SENDER_RATE;
+		break;
+	case STATE_NOTFOUND:
+		result = LKA_SENDER_REFUSED;
+		strlcpy(why, "connector no longer exists", sizeof(why));
+		break;
+	default:
+		log_warnx("rcpt: state database: %s", state_error());
+		result = LKA_SENDER_TEMPFAIL;
+		break;
+	}
+	msg_out_init(&o);
+	m_add_u64(&o, reqid);
+	m_add_int(&o, result);
+	m_add_string(&o, why);
+	mproc_send(p, IMSG_LKA_RCPT_RESULT, 0, -1, &o);
 }
 
 /* 1 if the message was one of smtp's. */
@@ -258,6 +306,9 @@ lka_smtp_imsg(struct mproc *p, struct imsg *im)
 		return 1;
 	case IMSG_SMTP_SENDER_CHECK:
 		lka_smtp_sender(p, im);
+		return 1;
+	case IMSG_SMTP_RCPT_CHECK:
+		lka_smtp_rcpt(p, im);
 		return 1;
 	}
 	return 0;

@@ -16,7 +16,7 @@
 
 #include "names.h"
 
-#define STATE_SCHEMA_VERSION	2
+#define STATE_SCHEMA_VERSION	3
 #define STATE_DB_FILE		"sendgate.db"
 #define STATE_BUSY_MS		1000	/* wait for a reader's lock */
 
@@ -159,6 +159,16 @@ int	state_key_del_domain(const char *);
 int	state_key_orphans(state_key_cb, void *);
 
 int	state_event(int64_t, int64_t, const char *);
+
+/*
+ * Rate counters (db_rate.c): the encoded counter of each connector, as
+ * opaque bytes of the length the caller gives.  load calls cb for each
+ * stored one (a row of another length is skipped: STATE_OK); save
+ * replaces one (in the caller's transaction, if any).
+ */
+typedef int	(*state_rate_cb)(int64_t, const uint8_t *, size_t, void *);
+int	state_rate_load(size_t, state_rate_cb, void *);
+int	state_rate_save(int64_t, int64_t, const uint8_t *, size_t);
 int	state_event_list(int64_t, state_string_cb, void *);
 
 #endif

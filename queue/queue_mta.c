@@ -55,6 +55,7 @@ struct qm_counters {
 	uint64_t	 bounced;	/* permanent failures and expiries */
 	uint64_t	 expired;	/* of which expiries */
 	uint64_t	 notices;	/* DSN messages written */
+	uint64_t	 limit_hits;	/* rate limit refusals (lka) */
 };
 
 struct qm_connector {
@@ -794,10 +795,28 @@ qm_done(struct mproc *p, struct imsg *im)
 	qm_task_done(t);
 }
 
+/* lka refused a message or recipient for a rate limit. */
+static void
+qm_limit_hit(struct mproc *p, struct imsg *im)
+{
+	struct msg_in	 m;
+	char		 name[ENVELOPE_NAME_MAX + 1];
+
+	msg_in_init(&m, im);
+	if (m_get_string(&m, name, sizeof(name)) == -1 || m_end(&m) == -1) {
+		mproc_malformed(p, im, &m);
+		return;
+	}
+	QM_COUNT(name, limit_hits);
+}
+
 int
 queue_mta_imsg(struct mproc *p, struct imsg *im)
 {
 	switch (im->type) {
+	case IMSG_LKA_LIMIT_HIT:
+		qm_limit_hit(p, im);
+		return 1;
 	case IMSG_MTA_TASK_RESULT:
 		qm_result(p, im);
 		return 1;
@@ -861,6 +880,7 @@ qm_stats_fields(struct answer *a, const struct qm_counters *c)
 	answer_int(a, "bounced", (int64_t)c->bounced);
 	answer_int(a, "expired", (int64_t)c->expired);
 	answer_int(a, "notices", (int64_t)c->notices);
+	answer_int(a, "limit hits", (int64_t)c->limit_hits);
 }
 
 void

@@ -18,6 +18,7 @@ static struct event_base	*child_evbase;
 static enum proc_id	 child_self;
 static struct event	 child_ev_linger;
 static char		 child_linger_msg[320];
+static void		(*child_exit_hook)(void);
 
 #define CHILD_LINGER_SEC	5
 
@@ -43,6 +44,8 @@ child_channel_closed(struct mproc *p, const char *why)
 
 	if (p->peer == PROC_PARENT && closed) {
 		log_debug("exiting: the parent closed its channel");
+		if (child_exit_hook != NULL)
+			child_exit_hook();
 		exit(0);
 	}
 	snprintf(child_linger_msg, sizeof(child_linger_msg),
@@ -53,6 +56,13 @@ child_channel_closed(struct mproc *p, const char *why)
 	mproc_clear(p);
 	if (!evtimer_pending(&child_ev_linger, NULL))
 		evtimer_add(&child_ev_linger, &tv);
+}
+
+/* What to do before an orderly exit (one hook: lka's rate counters). */
+void
+child_on_exit(void (*hook)(void))
+{
+	child_exit_hook = hook;
 }
 
 /*

@@ -30,6 +30,7 @@ struct event_base *child_base(void);
 void		 child_ready(void);
 void		 child_run(void) __attribute__((noreturn));
 int		 child_imsg(struct mproc *, struct imsg *);
+void		 child_on_exit(void (*)(void));
 
 void	smtp_main(struct sendgated_conf *, const struct child_opts *);
 void	lka_main(struct sendgated_conf *, const struct child_opts *);

@@ -144,6 +144,9 @@ config_new(void)
 	conf->tls_policy = CONFIG_DEFAULT_TLS_POLICY;
 	conf->mta_concurrency = CONFIG_DEFAULT_MTA_CONCURRENCY;
 	conf->mta_per_host = CONFIG_DEFAULT_MTA_PER_HOST;
+	conf->limit_windows[WINDOW_MINUTE] = 60;
+	conf->limit_windows[WINDOW_HOUR] = 3600;
+	conf->limit_windows[WINDOW_DAY] = 24 * 3600;
 	return conf;
 }
 

@@ -189,6 +189,7 @@ struct sendgated_conf {
 	int64_t			 smtp_timeout_handshake; /* seconds */
 
 	struct config_limits	 limits;		/* connector defaults */
+	int64_t			 limit_windows[WINDOW_COUNT];	/* seconds */
 	char			 verify_prefix[CONFIG_NAME_MAX];
 	int64_t			 verify_grace;		/* seconds */
 	char			 spf_include[CONFIG_HOSTNAME_MAX + 1];

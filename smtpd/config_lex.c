@@ -148,6 +148,7 @@ static const struct keyword {
 	{ "verify",	VERIFY },
 	{ "via",	VIA },
 	{ "warn",	WARN },
+	{ "windows",	WINDOWS },
 };
 
 /* Characters that are tokens of their own, kept for later statements. */

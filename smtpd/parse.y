@@ -52,6 +52,7 @@
 #define PARSE_WARN_MIN		1ULL	/* or 0 */
 #define PARSE_WARN_MAX		(7ULL * 24 * 3600)
 #define PARSE_MTA_MAX		1000	/* outbound connections */
+#define PARSE_WINDOW_MAX	(30ULL * 24 * 3600)	/* limit windows */
 #define PARSE_MTA_HOST_MAX	100	/* outbound connections to one host */
 
 /*
@@ -77,6 +78,7 @@ enum setting {
 	SET_RCPT_DAY,
 	SET_RCPT_PER_MSG,
 	SET_SIZE,
+	SET_LIMIT_WINDOWS,	/* read by limit_windows() */
 	SET_VERIFY_PREFIX,
 	SET_VERIFY_GRACE,
 	SET_SPF_INCLUDE,
@@ -236,6 +238,7 @@ static const struct {
 	[SET_QUEUE_RETRY] =	{ "queue retry", VALUE_DURATION, /* each */
 				    0, 0, PARSE_RETRY_MIN, PARSE_RETRY_MAX },
 	[SET_RELAY_VIA] =	{ "relay via", VALUE_LIST },
+	[SET_LIMIT_WINDOWS] =	{ "limit windows", VALUE_LIST },
 	[SET_TLS_POLICY] =	{ "tls", VALUE_LIST },
 };
 
@@ -299,6 +302,8 @@ static void	 dkim_alg(const struct token *);
 static void	 resolver_add(const struct token *, const struct token *);
 static void	 relay_address_add(const struct token *);
 static void	 retry_add(const struct token *);
+static void	 limit_windows(int, const struct token *, const struct token *,
+		    const struct token *);
 static void	 relay_begin(int, const struct token *);
 static void	 relay_port(const struct token *);
 static void	 relay_mode(const struct token *, enum config_relay_mode);
@@ -322,7 +327,7 @@ static void	 tls_domain(int, int, const struct token *);
 %token	<tok>	ON OPPORTUNISTIC PAUSED PER PKI PLAIN PORT PREFIX QUEUE RECIPIENTS RELAY
 %token	<tok>	REQUIRE RESOLVER RETRY SELECTOR SESSIONS SESSIONSPERADDR SIGNER
 %token	<tok>	SIZE SMTP SMTPS SOCKET SPF STARTTLS STATE TIMEOUT TLS USER
-%token	<tok>	VERIFICATION VERIFY VIA WARN
+%token	<tok>	VERIFICATION VERIFY VIA WARN WINDOWS
 %token	<tok>	ERROR STRING NUMBER
 %type	<tok>	string
 %type	<window> window
@@ -385,6 +390,9 @@ setting		: HOSTNAME string	{
 			setting(SET_RCPT_PER_MSG, $1.lineno, &$3);
 		}
 		| LIMIT SIZE string	{ setting(SET_SIZE, $1.lineno, &$3); }
+		| LIMIT WINDOWS string string string {
+			limit_windows($1.lineno, &$3, &$4, &$5);
+		}
 		| VERIFICATION PREFIX string {
 			setting(SET_VERIFY_PREFIX, $1.lineno, &$3);
 		}
@@ -1070,6 +1078,42 @@ retry_add(const struct token *v)
 		return;
 	}
 	conf->queue_retry[conf->queue_nretry++] = n;
+}
+
+/*
+ * limit windows MINUTE HOUR DAY: what the three windows of the rate
+ * limits last, each at least 1s, none shorter than the one before.
+ */
+static void
+limit_windows(int line, const struct token *a, const struct token *b,
+    const struct token *c)
+{
+	const struct token	*v[WINDOW_COUNT] = { a, b, c };
+	char			 buf[LEX_SHOW_MAX];
+	int64_t			 d[WINDOW_COUNT];
+	int			 i, bad = 0;
+
+	if (duplicate(SET_LIMIT_WINDOWS, line))
+		return;
+	ps.setline[SET_LIMIT_WINDOWS] = line;
+	for (i = 0; i < WINDOW_COUNT; i++) {
+		if (config_parse_duration(v[i]->string, &d[i]) == -1 ||
+		    d[i] < 1 || (uint64_t)d[i] > PARSE_WINDOW_MAX) {
+			lex_error(line, "limit windows: invalid duration '%s' "
+			    "(must be 1s-30d)",
+			    lex_show(buf, sizeof(buf), v[i]->string));
+			bad = 1;
+		} else if (i > 0 && !bad && d[i] < d[i - 1]) {
+			lex_error(line, "limit windows: '%s' is shorter than "
+			    "the window before it",
+			    lex_show(buf, sizeof(buf), v[i]->string));
+			bad = 1;
+		}
+	}
+	if (bad)
+		return;
+	for (i = 0; i < WINDOW_COUNT; i++)
+		ps.conf->limit_windows[i] = d[i];
 }
 
 /* The host comes first on the line: checked first, before the options. */

@@ -15,7 +15,7 @@
 #include "imsg.h"
 #include "proc.h"
 
-#define PROTO_VERSION	4
+#define PROTO_VERSION	5
 
 #define PROTO_PARAMS_MAX	32	/* key/value pairs in a command */
 #define PROTO_KEY_MAX		32
@@ -115,20 +115,35 @@ enum imsg_type {
 	/*
 	 * lka -> smtp: answer to both.  u64 reqid, int result (LKA_AUTH_*
 	 * below), i64 connector id, string connector name, u64 recipients
-	 * per message, u64 message size limit
+	 * per message, u64 message size limit, int rcpt_limited (1: the
+	 * connector has a recipient rate limit: RCPT asks lka)
 	 */
 	IMSG_LKA_AUTH_RESULT,
 	/*
 	 * smtp -> lka: may the connector send as these domains (envelope
-	 * sender, then header From:/Sender:).  u64 reqid, i64 connector id,
-	 * u32 n (1..PROTO_DOMAINS_MAX), n strings domain
+	 * sender, then header From:/Sender:), and at MAIL, is there room
+	 * for one more message in its rate windows (then counted).  u64
+	 * reqid, i64 connector id, int mail (1: at MAIL FROM), u32 n
+	 * (1..PROTO_DOMAINS_MAX, or 0 for the null sender at MAIL), n
+	 * strings domain
 	 */
 	IMSG_SMTP_SENDER_CHECK,
 	/*
 	 * lka -> smtp: u64 reqid, int result (LKA_SENDER_*), string reason
-	 * for the reply text (names the first domain refused)
+	 * for the reply text (names the first domain refused, or the rate
+	 * limit)
 	 */
 	IMSG_LKA_SENDER_RESULT,
+	/*
+	 * smtp -> lka: room for one more recipient in the connector's rate
+	 * windows (then counted)?  u64 reqid, i64 connector id
+	 */
+	IMSG_SMTP_RCPT_CHECK,
+	/* lka -> smtp: u64 reqid, int result (LKA_SENDER_*), string reason */
+	IMSG_LKA_RCPT_RESULT,
+	/* lka -> queue: a rate limit refused one, for show stats.  string
+	 * connector name */
+	IMSG_LKA_LIMIT_HIT,
 
 	/* smtp -> queue: a new message file, please.  u64 reqid */
 	IMSG_SMTP_MESSAGE_CREATE,
@@ -227,6 +242,7 @@ enum imsg_type {
 #define LKA_SENDER_OK		0
 #define LKA_SENDER_REFUSED	1	/* 550 5.7.1 + reason */
 #define LKA_SENDER_TEMPFAIL	2	/* 451 4.3.0 */
+#define LKA_SENDER_RATE		3	/* 451 4.7.1 + reason */
 
 const char	*proto_name(uint32_t);
 int		 proto_check(const struct imsg *, enum proc_id, enum proc_id,

@@ -55,6 +55,12 @@ smtp_message_reset(struct smtp_session *s)
 		free(r->orcpt);
 		free(r);
 	}
+	if ((r = s->rcpt_asking) != NULL) {
+		free(r->addr);
+		free(r->orcpt);
+		free(r);
+		s->rcpt_asking = NULL;
+	}
 	s->nrcpt = 0;
 	s->rcpt_refused = 0;
 	free(s->data);
@@ -317,6 +323,7 @@ check_from(struct smtp_session *s)
 	msg_out_init(&m);
 	m_add_u64(&m, s->id);
 	m_add_i64(&m, s->connector);
+	m_add_int(&m, 0);
 	m_add_u32(&m, k);
 	for (i = 0; i < k; i++)
 		m_add_string(&m, dom[i]);

@@ -64,6 +64,7 @@ static void	session_io(struct smtp_io *, int, void *);
 static void	session_free(struct smtp_session *);
 static void	session_timer(int, short, void *);
 static void	session_process(struct smtp_session *);
+static void	rcpt_accept(struct smtp_session *, struct smtp_rcpt *);
 
 void
 smtp_session_init(const struct smtp_params *p)
@@ -536,24 +537,25 @@ cmd_mail(struct smtp_session *s, const char *args)
 		junk(s);
 		return;
 	}
-	if (s->from.null) {
-		/* Exchange relays its non-delivery reports this way. */
-		s->state = S_MAIL;
-		reply(s, "250 2.1.0 Ok");
-		return;
-	}
-	if (s->from.domain[0] == '[') {
+	if (!s->from.null && s->from.domain[0] == '[') {
 		memset(&s->from, 0, sizeof(s->from));
 		reply(s, "550 5.7.1 Sender address rejected: an address "
 		    "literal is not an authorized domain");
 		junk(s);
 		return;
 	}
+	/*
+	 * The null sender (Exchange relays its non-delivery reports this
+	 * way) has no domain to check, but counts against the rate limits
+	 * like any message.
+	 */
 	msg_out_init(&m);
 	m_add_u64(&m, s->id);
 	m_add_i64(&m, s->connector);
-	m_add_u32(&m, 1);
-	m_add_string(&m, s->from.domain);
+	m_add_int(&m, 1);
+	m_add_u32(&m, s->from.null ? 0 : 1);
+	if (!s->from.null)
+		m_add_string(&m, s->from.domain);
 	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_SENDER_CHECK, 0, -1, &m);
 	s->wait = W_MAIL;
 }
@@ -565,6 +567,7 @@ cmd_rcpt(struct smtp_session *s, const char *args)
 	struct smtp_path	 to;
 	struct smtp_rcpt_params	 rp;
 	struct smtp_rcpt	*r;
+	struct msg_out		 m;
 	char			 addr[SMTP_PATH_MAX * 4 + 2];
 
 	if (need_tls_auth(s) == -1) {
@@ -605,11 +608,30 @@ cmd_rcpt(struct smtp_session *s, const char *args)
 	}
 	r->notify = rp.notify;
 	strlcpy(r->orcpt_type, rp.orcpt_type, sizeof(r->orcpt_type));
+	if (s->rcpt_limited) {
+		/* Counted in lka only once everything else accepts it. */
+		s->rcpt_asking = r;
+		msg_out_init(&m);
+		m_add_u64(&m, s->id);
+		m_add_i64(&m, s->connector);
+		mproc_send(child_peer(PROC_LKA), IMSG_SMTP_RCPT_CHECK, 0, -1,
+		    &m);
+		s->wait = W_RCPT;
+		return;
+	}
+	rcpt_accept(s, r);
+}
+
+static void
+rcpt_accept(struct smtp_session *s, struct smtp_rcpt *r)
+{
 	TAILQ_INSERT_TAIL(&s->rcpts, r, entry);
 	s->nrcpt++;
 	s->state = S_RCPT;
 	reply(s, "250 2.1.5 Ok");
 }
+
+
 
 static void
 cmd_data(struct smtp_session *s, const char *args)
@@ -949,7 +971,7 @@ session_timer(int fd, short ev, void *arg)
 
 static void
 answer_auth(struct smtp_session *s, int result, int64_t connector,
-    const char *name, uint64_t rcpts, uint64_t size)
+    const char *name, uint64_t rcpts, uint64_t size, int limited)
 {
 	if (s->addr_pending) {
 		s->addr_pending = 0;
@@ -960,6 +982,7 @@ answer_auth(struct smtp_session *s, int result, int64_t connector,
 			    sizeof(s->connector_name));
 			s->rcpt_max = rcpts;
 			s->size_max = size;
+			s->rcpt_limited = limited;
 			log_info("smtp %016llx: %s is connector %s by address",
 			    (unsigned long long)s->id, s->addr, name);
 		}
@@ -975,6 +998,7 @@ answer_auth(struct smtp_session *s, int result, int64_t connector,
 		strlcpy(s->connector_name, name, sizeof(s->connector_name));
 		s->rcpt_max = rcpts;
 		s->size_max = size;
+		s->rcpt_limited = limited;
 		s->wait = W_NONE;
 		log_info("smtp %016llx: %s authenticated as %s (connector %s)",
 		    (unsigned long long)s->id, s->addr, s->user, name);
@@ -987,6 +1011,35 @@ answer_auth(struct smtp_session *s, int result, int64_t connector,
 		smtp_client_auth_failed((struct sockaddr *)&s->ss);
 	}
 	auth_delay(s, result);
+}
+
+static void
+answer_rcpt(struct smtp_session *s, int result, char *why)
+{
+	struct smtp_rcpt	*r = s->rcpt_asking;
+
+	s->wait = W_NONE;
+	s->rcpt_asking = NULL;
+	clean_text(why);
+	if (result == LKA_SENDER_OK)
+		rcpt_accept(s, r);
+	else {
+		free(r->addr);
+		free(r->orcpt);
+		free(r);
+		s->rcpt_refused = 1;
+		if (result == LKA_SENDER_RATE)
+			reply(s, "451 4.7.1 %s", why);
+		else if (result == LKA_SENDER_REFUSED)
+			reply(s, "550 5.7.1 Recipient rejected: %s", why);
+		else
+			reply(s,
+			    "451 4.3.0 Temporary failure, try again later");
+		log_info("smtp %016llx: RCPT from %s refused: %s",
+		    (unsigned long long)s->id, s->addr, why);
+	}
+	if (s->state != S_CLOSING && s->wait == W_NONE)
+		session_process(s);
 }
 
 static void
@@ -1006,12 +1059,16 @@ answer_sender(struct smtp_session *s, int result, char *why)
 		memset(&s->from, 0, sizeof(s->from));
 		if (result == LKA_SENDER_REFUSED)
 			reply(s, "550 5.7.1 Sender address rejected: %s", why);
+		else if (result == LKA_SENDER_RATE)
+			reply(s, "451 4.7.1 %s", why);
 		else
 			reply(s,
 			    "451 4.3.0 Temporary failure, try again later");
 		log_info("smtp %016llx: MAIL from %s refused: %s",
 		    (unsigned long long)s->id, s->addr, why);
-		junk(s);
+		/* A client that waits for the rate limit is not junk. */
+		if (result != LKA_SENDER_RATE)
+			junk(s);
 	} else if (result == LKA_SENDER_REFUSED) {
 		char	text[600];
 
@@ -1035,7 +1092,7 @@ smtp_session_imsg(struct mproc *p, struct imsg *im)
 	struct msg_in		 m;
 	uint64_t		 reqid, rcpts, size;
 	int64_t			 connector;
-	int			 result;
+	int			 result, limited;
 	char			 text[1024];
 	char			 name[65];
 
@@ -1047,20 +1104,29 @@ smtp_session_imsg(struct mproc *p, struct imsg *im)
 		    m_get_i64(&m, &connector) == -1 ||
 		    m_get_string(&m, name, sizeof(name)) == -1 ||
 		    m_get_u64(&m, &rcpts) == -1 ||
-		    m_get_u64(&m, &size) == -1 || m_end(&m) == -1)
+		    m_get_u64(&m, &size) == -1 ||
+		    m_get_int(&m, &limited) == -1 || m_end(&m) == -1)
 			break;
 		s = session_find(reqid);
 		if (s != NULL && (s->addr_pending || s->wait == W_AUTH))
-			answer_auth(s, result, connector, name, rcpts, size);
+			answer_auth(s, result, connector, name, rcpts, size,
+			    limited);
 		return 1;
 	case IMSG_LKA_SENDER_RESULT:
+	case IMSG_LKA_RCPT_RESULT:
+		/* The same answer to MAIL (and header From:) and to RCPT. */
 		if (m_get_u64(&m, &reqid) == -1 ||
 		    m_get_int(&m, &result) == -1 ||
 		    m_get_string(&m, text, sizeof(text)) == -1 ||
 		    m_end(&m) == -1)
 			break;
 		s = session_find(reqid);
-		if (s != NULL && (s->wait == W_MAIL || s->wait == W_FROM))
+		if (s == NULL)
+			return 1;
+		if (im->type == IMSG_LKA_RCPT_RESULT && s->wait == W_RCPT)
+			answer_rcpt(s, result, text);
+		else if (im->type == IMSG_LKA_SENDER_RESULT &&
+		    (s->wait == W_MAIL || s->wait == W_FROM))
 			answer_sender(s, result, text);
 		return 1;
 	case IMSG_QUEUE_MESSAGE_FILE:

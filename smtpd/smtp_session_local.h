@@ -48,6 +48,7 @@ enum {
 	W_MAIL,		/* lka: envelope sender */
 	W_FILE,		/* queue: message file */
 	W_FROM,		/* lka: header From:/Sender: */
+	W_RCPT,		/* lka: room for a recipient in the rate limits */
 	W_COMMIT	/* queue: durable */
 };
 
@@ -85,6 +86,7 @@ struct smtp_session {
 	char			 user[SMTP_AUTH_USER_MAX + 1];
 	uint64_t		 size_max;
 	uint64_t		 rcpt_max;
+	int			 rcpt_limited;	/* RCPT asks lka (rate) */
 
 	/* The transaction. */
 	struct smtp_path	 from;
@@ -92,6 +94,7 @@ struct smtp_session {
 	TAILQ_HEAD(, smtp_rcpt)	 rcpts;
 	size_t			 nrcpt;
 	int			 rcpt_refused;
+	struct smtp_rcpt	*rcpt_asking;	/* during W_RCPT */
 	int			 bdat;		/* message by BDAT chunks */
 	uint64_t		 bdat_left;	/* octets of this chunk */
 	uint64_t		 bdat_chunk;	/* its size, for the reply */

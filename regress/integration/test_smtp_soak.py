@@ -46,7 +46,11 @@ def sessions(relay, user, password, n, threads=4):
 
 @pytest.mark.skipif(SANITIZED, reason="ASan's quarantine holds freed memory")
 def test_memory_stays_flat_over_hundreds_of_sessions(relay_factory):
-    relay, user, password = sending_relay(relay_factory)
+    # 500 messages in well under a minute: over the default rate limits.
+    relay, user, password = sending_relay(
+        relay_factory, extra="".join(
+            f"limit {k} 0 per {w}\n" for k in ("messages", "recipients")
+            for w in ("minute", "hour", "day")))
     pids = relay.pids()
     sessions(relay, user, password, 100)          # warm-up
     before = {p: rss_kib(pids[p]) for p in ("smtp", "lka", "queue")}

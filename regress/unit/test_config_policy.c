@@ -46,6 +46,12 @@ static const struct good_row good[] = {
 	{ "limit size 2G\n", "limit size", "2147483648" },
 	{ "limit size 2048m\n", "limit size", "2147483648" },
 	{ "limit size 1024\n", "limit size", "1024" },
+	{ "", "limit window minute", "60" },
+	{ "", "limit window day", "86400" },
+	{ "limit windows 2s 6s 20s\n", "limit window minute", "2" },
+	{ "limit windows 2s 6s 20s\n", "limit window hour", "6" },
+	{ "limit windows 1 1 1\n", "limit window day", "1" },
+	{ "limit windows 1m 1h 30d\n", "limit window day", "2592000" },
 
 	/* smtp sessions; each is a statement of its own */
 	{ "smtp limit sessions 1\n", "smtp limit sessions", "1" },
@@ -151,6 +157,16 @@ test_good(void **state)
 
 static const struct bad_row bad[] = {
 	/* limit */
+	{ "limit windows 0 1m 1h\n", E(1, "limit windows: invalid duration "
+	    "'0' (must be 1s-30d)") },
+	{ "limit windows 1m 1h 31d\n", E(1, "limit windows: invalid duration "
+	    "'31d' (must be 1s-30d)") },
+	{ "limit windows 1h 1m 1d\n", E(1, "limit windows: '1m' is shorter "
+	    "than the window before it") },
+	{ "limit windows 1m 1h\n", E(1, "syntax error in 'limit' statement: "
+	    "unexpected end of line") },
+	{ "limit windows 1m 1h 1d\nlimit windows 1m 1h 1d\n", E(2,
+	    "duplicate 'limit windows' statement (first at line 1)") },
 	{ "limit messages -1 per hour\n", E(1, "limit messages per hour: "
 	    "invalid number '-1' (must be 0-1000000000000)") },
 	{ "limit messages 1000000000001 per minute\n", E(1, "limit messages "

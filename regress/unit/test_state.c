@@ -331,11 +331,11 @@ static const struct {
 } refused_rows[] = {
 	{ "newer schema", "PRAGMA user_version = 99; CREATE TABLE t (x);"
 	    "INSERT INTO t VALUES (1);", NULL,
-	    "has schema version 99, newer than this sendgated knows (2); "
+	    "has schema version 99, newer than this sendgated knows (3); "
 	    "refusing to touch it" },
 	{ "newer schema in WAL mode", "PRAGMA journal_mode = WAL;"
-	    "PRAGMA user_version = 3; CREATE TABLE t (x);", NULL,
-	    "has schema version 3, newer than this sendgated knows (2)" },
+	    "PRAGMA user_version = 4; CREATE TABLE t (x);", NULL,
+	    "has schema version 4, newer than this sendgated knows (3)" },
 	{ "negative schema version", "PRAGMA user_version = -1;"
 	    "CREATE TABLE t (x);", NULL,
 	    "has a corrupt schema version -1; it was left as it is" },
@@ -448,6 +448,64 @@ test_connectors_are_unique_listed_by_name_and_deleted(void **state)
 	assert_int_equal(state_connector_list(collect_connector, &rows),
 	    STATE_OK);
 	assert_int_equal(rows.n, 0);
+}
+
+struct rate_rows {
+	int	 n;
+	int64_t	 id[4];
+	uint8_t	 first[4];
+};
+
+static int
+collect_rate(int64_t id, const uint8_t *data, size_t len, void *arg)
+{
+	struct rate_rows	*r = arg;
+
+	assert_true(r->n < 4);
+	r->id[r->n] = id;
+	r->first[r->n++] = data[0];
+	return 0;
+}
+
+/*
+ * Rate counters: saved and replaced per connector, read back only at
+ * the length asked for, gone with their connector.
+ */
+static void
+test_rate_counters_are_saved_replaced_and_cascade(void **state)
+{
+	struct rate_rows	 rows;
+	uint8_t			 a[64], b[64], other[10];
+	int64_t			 acme, beta;
+
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	memset(other, 'o', sizeof(other));
+	assert_int_equal(state_connector_add("acme", NOW, &acme), STATE_OK);
+	assert_int_equal(state_connector_add("beta", NOW, &beta), STATE_OK);
+	assert_int_equal(state_rate_save(acme, NOW, a, sizeof(a)), STATE_OK);
+	assert_int_equal(state_rate_save(acme, NOW + 2, b, sizeof(b)),
+	    STATE_OK);
+	assert_int_equal(state_rate_save(beta, NOW, other, sizeof(other)),
+	    STATE_OK);
+	/* A connector that is gone cannot get a counter. */
+	assert_int_equal(state_rate_save(acme + beta + 100, NOW, a,
+	    sizeof(a)), STATE_EXISTS);
+
+	memset(&rows, 0, sizeof(rows));
+	assert_int_equal(state_rate_load(sizeof(a), collect_rate, &rows),
+	    STATE_OK);
+	assert_int_equal(rows.n, 1);		/* beta's has another length */
+	assert_int_equal(rows.id[0], acme);
+	assert_int_equal(rows.first[0], 'b');	/* replaced, not added */
+	assert_int_equal(raw_int("SELECT count(*) FROM rate"), 2);
+
+	assert_int_equal(state_connector_del(acme), STATE_OK);
+	memset(&rows, 0, sizeof(rows));
+	assert_int_equal(state_rate_load(sizeof(a), collect_rate, &rows),
+	    STATE_OK);
+	assert_int_equal(rows.n, 0);
+	assert_int_equal(raw_int("SELECT count(*) FROM rate"), 1);
 }
 
 static void
@@ -963,7 +1021,7 @@ test_sql_metacharacters_are_stored_literally(void **state)
 	assert_int_equal(raw_int("SELECT count(*) FROM domain"),
 	    NROWS(sql_rows) + 1);
 	assert_int_equal(raw_int("SELECT count(*) FROM sqlite_master WHERE "
-	    "type = 'table'"), 6);
+	    "type = 'table'"), 7);
 }
 
 int
@@ -1011,6 +1069,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_sql_metacharacters_are_stored_literally, setup_open,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rate_counters_are_saved_replaced_and_cascade,
+		    setup_open, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
