@@ -31,6 +31,9 @@ lka_dispatch(struct mproc *p, struct imsg *im)
 	case IMSG_MTA_MX_LOOKUP:
 		lka_mx_lookup(p, im);
 		return;
+	case IMSG_MTA_DKIM_LOOKUP:
+		lka_dkim_lookup(p, im);
+		return;
 	}
 	mproc_malformed(p, im, NULL);
 }
@@ -68,6 +71,7 @@ lka_main(struct sendgated_conf *conf, const struct child_opts *o)
 	lka_mx_init();
 	lka_smtp_init(conf);
 	lka_rate_init(conf);
+	lka_dkim_init(conf);
 	child_ready();
 	child_run();
 }

@@ -66,6 +66,10 @@ int		 lka_smtp_imsg(struct mproc *, struct imsg *);
 void	lka_mx_init(void);
 void	lka_mx_lookup(struct mproc *, struct imsg *);
 
+/* lka_dkim.c: the keys that sign a message for mta */
+void	lka_dkim_init(const struct sendgated_conf *);
+void	lka_dkim_lookup(struct mproc *, struct imsg *);
+
 /* lka_domain.c: sendgatectl domain commands, DKIM key generation */
 void	lka_domain_init(struct sendgated_conf *);
 void	lka_domain_add(struct lka_cmd *);

@@ -583,7 +583,7 @@ conn_body(struct mta_conn *c)
 				c->srcoff = 0;
 				continue;
 			}
-			if (c->fileoff >= t->msg.size) {
+			if (c->fileoff >= t->fsize) {
 				r = mta_body_flush(&c->body, c->out,
 				    sizeof(c->out), &len);
 				if (r == -1) {
@@ -596,8 +596,8 @@ conn_body(struct mta_conn *c)
 				continue;
 			}
 			want = sizeof(c->chunk);
-			if (t->msg.size - c->fileoff < want)
-				want = (size_t)(t->msg.size - c->fileoff);
+			if (t->fsize - c->fileoff < want)
+				want = (size_t)(t->fsize - c->fileoff);
 			n = pread(t->fd, c->chunk, want, (off_t)c->fileoff);
 			if (n <= 0) {
 				log_warnx("message %s: %s", t->qid,

@@ -39,7 +39,12 @@
 
 #define MTA_QUEUE_ID_MAX	32	/* as queue makes them */
 #define MTA_CONNECTOR_MAX	128
-#define MTA_TASKS_MAX		1000	/* queue's cap of outstanding tasks */
+/*
+ * Queue hands out at most 1000 tasks (QM_TASKS_MAX) and may overshoot by
+ * one batch of the scheduler (SCHEDULE_BATCH_MSG_MAX, 50) before it
+ * stops; more than this is a broken peer.
+ */
+#define MTA_TASKS_MAX		1100
 #define MTA_BODY_CHUNK		16384	/* pread of the stored message */
 #define MTA_IN_MAX		4096	/* socket reads */
 #define MTA_OUT_MAX		(MTA_BODY_CHUNK + MTA_CLIENT_CMD_MAX)
@@ -69,7 +74,9 @@ struct mta_task {
 	char			 sender[MTA_CLIENT_ADDR_MAX + 1];
 	char			 envid[SMTP_ENVID_MAX + 1];
 	char			 connector[MTA_CONNECTOR_MAX];
+	int64_t			 connector_id;
 	int64_t			 arrival;
+	uint64_t		 fsize;		/* of the stored message */
 	uint32_t		 nrcpt;		/* announced */
 	uint32_t		 got;		/* received */
 	struct mta_task_rcpt	*rcpt;

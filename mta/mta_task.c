@@ -172,6 +172,7 @@ mta_task_message(struct mproc *p, struct imsg *im)
 	    m_get_string(&m, t->envid, sizeof(t->envid)) == -1 ||
 	    m_get_u64(&m, &size) == -1 ||
 	    m_get_i64(&m, &t->arrival) == -1 ||
+	    m_get_i64(&m, &t->connector_id) == -1 ||
 	    m_get_string(&m, t->connector, sizeof(t->connector)) == -1 ||
 	    m_get_u32(&m, &t->nrcpt) == -1 ||
 	    m_end(&m) == -1)
@@ -191,7 +192,8 @@ mta_task_message(struct mproc *p, struct imsg *im)
 	if ((t->rcpt = calloc(t->nrcpt, sizeof(*t->rcpt))) == NULL ||
 	    (t->crcpt = calloc(t->nrcpt, sizeof(*t->crcpt))) == NULL)
 		fatal("mta_task_message");
-	t->msg.size = size;
+	t->fsize = size;
+	t->msg.size = size;	/* plus the DKIM fields, once signed */
 	t->msg.sender = t->sender;
 	t->msg.envid = t->envid[0] != '\0' ? t->envid : NULL;
 	t->msg.rcpt = t->crcpt;

@@ -339,6 +339,7 @@ qm_task_send(const char *domain, const struct schedule_item *items,
 	m_add_string(&o, envelope_cstr(&e->envid));
 	m_add_u64(&o, e->size);
 	m_add_i64(&o, e->time);
+	m_add_i64(&o, e->connector_id);
 	m_add_string(&o, envelope_cstr(&e->connector));
 	m_add_u32(&o, (uint32_t)n);
 	mproc_send(child_peer(PROC_MTA), IMSG_QUEUE_TASK_MESSAGE, 0, fd, &o);

@@ -197,7 +197,8 @@ enum imsg_type {
 	 * message from offset 0); u64 taskid, string queue id, string
 	 * domain (lower case), string sender ("" for <>), int body
 	 * (SMTP_BODY_*), int smtputf8, int ret (SMTP_RET_*), string envid,
-	 * u64 size, i64 arrival time, string connector, u32 nrcpt
+	 * u64 size, i64 arrival time, i64 connector id, string connector,
+	 * u32 nrcpt
 	 * (1..MTA_CLIENT_RCPT_MAX); nrcpt QUEUE_TASK_RCPT follow.
 	 */
 	IMSG_QUEUE_TASK_MESSAGE,
@@ -222,8 +223,40 @@ enum imsg_type {
 	 */
 	IMSG_MTA_TASK_DONE,
 
+	/*
+	 * mta -> lka: the DKIM keys to sign a message with.  u64 reqid, i64
+	 * connector id, string domain of the header From: (as written)
+	 */
+	IMSG_MTA_DKIM_LOOKUP,
+	/*
+	 * lka -> mta: u64 reqid, int result (LKA_DKIM_*), string d= (the
+	 * domain in A-labels, lower case), u32 n (0..PROTO_DKIM_KEYS_MAX),
+	 * n times: string selector, string algorithm ("rsa-sha256",
+	 * "ed25519-sha256")
+	 */
+	IMSG_LKA_DKIM_KEYS,
+	/*
+	 * mta -> signer: sign one digest.  u64 reqid, string domain, string
+	 * selector, string algorithm, data digest (32 octets: SHA-256 of
+	 * the canonicalized header fields and the DKIM-Signature field
+	 * without b=, RFC 6376 3.7)
+	 */
+	IMSG_MTA_DKIM_SIGN,
+	/*
+	 * signer -> mta: u64 reqid, int ok, data signature (ok: the b=
+	 * octets before base64; else empty), string why (not ok)
+	 */
+	IMSG_SIGNER_DKIM_SIGNATURE,
+
 	IMSG_TYPE_COUNT
 };
+
+#define PROTO_DKIM_KEYS_MAX	4	/* signatures on one message */
+
+/* result of IMSG_LKA_DKIM_KEYS */
+#define LKA_DKIM_SIGN		0	/* n keys follow (n may be 0) */
+#define LKA_DKIM_NONE		1	/* not a domain of the connector */
+#define LKA_DKIM_TEMPFAIL	2	/* state database unavailable */
 
 /* status of IMSG_MTA_TASK_RESULT */
 #define MTA_RESULT_DELIVERED	1
