@@ -28,6 +28,9 @@ enum dkim_alg {
 /* Enough for p= of an RSA-4096 key (736 characters) and its TXT record. */
 #define DKIM_KEY_B64_MAX	1024
 #define DKIM_KEY_RECORD_MAX	(DKIM_KEY_B64_MAX + 32)
+/* What the signer signs (a SHA-256 digest) and the longest signature. */
+#define DKIM_DIGEST_LEN		32
+#define DKIM_KEY_SIG_MAX	(DKIM_KEY_RSA_BITS_MAX / 8)
 
 const char	*dkim_alg_name(enum dkim_alg);
 int		 dkim_alg_lookup(const char *, enum dkim_alg *);

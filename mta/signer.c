@@ -1,9 +1,9 @@
 /*
  * The signer process: the only holder of DKIM private keys.  It generates
  * key pairs on lka's request, keeps the private halves in the key
- * directory (its chroot) and, with the signing issue, signs digests for
- * mta.  It never touches the network and never sees a message body.
- * Start-up (confinement), imsg dispatch, shutdown.
+ * directory (its chroot) and signs digests for mta (signer_sign.c).  It
+ * never touches the network and never sees a message body.
+ * Start-up (confinement), imsg dispatch, key generation and removal.
  */
 #include <sys/stat.h>
 
@@ -38,36 +38,30 @@ signer_keygen_answer(struct mproc *p, uint64_t reqid, int ok,
 	mproc_send(p, IMSG_SIGNER_DKIM_KEY, 0, -1, &m);
 }
 
-struct signer_key {
-	enum dkim_alg	 alg;
-	char		 file[DKIM_KEY_NAME_MAX * 2 + 64];
-};
-
 /*
- * Read domain, selector and algorithm (the rest of a key message) and
- * make the key's file name.  The names are checked again here: the
- * signer trusts no peer with a path inside its directory.  Returns -1
- * for a malformed message (answered), 1 for a name refused, 0 for ok.
+ * Read domain, selector and algorithm (the next items of a key or sign
+ * message) and make the key's file name; the caller checks what follows.
+ * The names are checked again here: the signer trusts no peer with a
+ * path inside its directory.  Returns -1 for a malformed message
+ * (answered), 1 for a name refused (logged), 0 for ok.
  */
-static int
+int
 signer_key_name(struct mproc *p, struct imsg *im, struct msg_in *m,
     struct signer_key *k)
 {
-	char	 domain[DKIM_KEY_NAME_MAX + 1];
-	char	 selector[DKIM_KEY_NAME_MAX + 1], algname[32];
+	char	 algname[32];
 
-	if (m_get_string(m, domain, sizeof(domain)) == -1 ||
-	    m_get_string(m, selector, sizeof(selector)) == -1 ||
-	    m_get_string(m, algname, sizeof(algname)) == -1 ||
-	    m_end(m) == -1) {
+	if (m_get_string(m, k->domain, sizeof(k->domain)) == -1 ||
+	    m_get_string(m, k->selector, sizeof(k->selector)) == -1 ||
+	    m_get_string(m, algname, sizeof(algname)) == -1) {
 		mproc_malformed(p, im, m);
 		return -1;
 	}
 	if (dkim_alg_lookup(algname, &k->alg) == -1 ||
-	    dkim_key_filename(domain, selector, k->alg, k->file,
+	    dkim_key_filename(k->domain, k->selector, k->alg, k->file,
 	    sizeof(k->file)) == -1) {
-		log_warnx("key refused: bad name %s/%s/%s", domain, selector,
-		    algname);
+		log_warnx("key refused: bad name %s/%s/%s", k->domain,
+		    k->selector, algname);
 		return 1;
 	}
 	return 0;
@@ -75,7 +69,7 @@ signer_key_name(struct mproc *p, struct imsg *im, struct msg_in *m,
 
 /* Generate a key pair, store the private key, answer with the public. */
 static void
-signer_keygen(struct mproc *p, struct imsg *im)
+signer_keygen(struct mproc *p, struct imsg *im, int dirfd)
 {
 	struct msg_in		 m;
 	struct signer_key	 k;
@@ -89,9 +83,14 @@ signer_keygen(struct mproc *p, struct imsg *im)
 		mproc_malformed(p, im, &m);
 		return;
 	}
-	if ((rc = signer_key_name(p, im, &m, &k)) != 0) {
-		if (rc == 1)
-			signer_keygen_answer(p, reqid, 0, "invalid key name");
+	if ((rc = signer_key_name(p, im, &m, &k)) == -1)
+		return;
+	if (m_end(&m) == -1) {
+		mproc_malformed(p, im, &m);
+		return;
+	}
+	if (rc == 1) {
+		signer_keygen_answer(p, reqid, 0, "invalid key name");
 		return;
 	}
 	if (dkim_key_generate(k.alg, &key) == -1 ||
@@ -101,7 +100,7 @@ signer_keygen(struct mproc *p, struct imsg *im)
 		signer_keygen_answer(p, reqid, 0, "key generation failed");
 		return;
 	}
-	if (dkim_key_write(signer_dirfd, k.file, key) == -1) {
+	if (dkim_key_write(dirfd, k.file, key) == -1) {
 		snprintf(why, sizeof(why), "cannot store the private key: %s",
 		    errno == EEXIST ? "a key of that name exists already" :
 		    strerror(errno));
@@ -116,23 +115,54 @@ signer_keygen(struct mproc *p, struct imsg *im)
 }
 
 static void
-signer_keydel(struct mproc *p, struct imsg *im)
+signer_keydel(struct mproc *p, struct imsg *im, int dirfd)
 {
 	struct msg_in		 m;
 	struct signer_key	 k;
 	struct stat		 st;
+	int			 rc;
 
 	msg_in_init(&m, im);
-	if (signer_key_name(p, im, &m, &k) != 0)
+	if ((rc = signer_key_name(p, im, &m, &k)) == -1)
 		return;
+	if (m_end(&m) == -1) {
+		mproc_malformed(p, im, &m);
+		return;
+	}
+	if (rc == 1)
+		return;
+	/* Never sign with it again, whatever happens to the file. */
+	signer_cache_evict(k.file);
 	/* lka also clears names that may hold nothing: say so only when
 	 * there was a key. */
-	if (fstatat(signer_dirfd, k.file, &st, AT_SYMLINK_NOFOLLOW) == -1)
+	if (fstatat(dirfd, k.file, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return;
-	if (dkim_key_remove(signer_dirfd, k.file) == -1)
+	if (dkim_key_remove(dirfd, k.file) == -1)
 		log_warn("%s: cannot remove", k.file);
 	else
 		log_info("DKIM key %s removed", k.file);
+}
+
+/*
+ * The signer's own messages, on the key directory dirfd (the unit tests
+ * drive this on a directory of their own).  Returns 0 for a type that is
+ * not one of them.
+ */
+int
+signer_imsg(struct mproc *p, struct imsg *im, int dirfd)
+{
+	switch (im->type) {
+	case IMSG_LKA_DKIM_KEYGEN:
+		signer_keygen(p, im, dirfd);
+		return 1;
+	case IMSG_LKA_DKIM_KEYDEL:
+		signer_keydel(p, im, dirfd);
+		return 1;
+	case IMSG_MTA_DKIM_SIGN:
+		signer_sign(p, im, dirfd);
+		return 1;
+	}
+	return 0;
 }
 
 static void
@@ -140,14 +170,8 @@ signer_dispatch(struct mproc *p, struct imsg *im)
 {
 	if (child_imsg(p, im))
 		return;
-	switch (im->type) {
-	case IMSG_LKA_DKIM_KEYGEN:
-		signer_keygen(p, im);
+	if (signer_imsg(p, im, signer_dirfd))
 		return;
-	case IMSG_LKA_DKIM_KEYDEL:
-		signer_keydel(p, im);
-		return;
-	}
 	mproc_malformed(p, im, NULL);
 }
 
@@ -167,6 +191,8 @@ signer_main(struct sendgated_conf *conf, const struct child_opts *o)
 	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
 		fatalx("cannot initialize libcrypto");
 	child_setup(o, signer_dispatch);
+	/* Private keys do not stay in memory past an orderly exit. */
+	child_on_exit(signer_cache_clear);
 	sandbox_enter(&spec, o->sandbox);
 	/* Our chroot is the key directory; keep it open for *at() calls. */
 	if ((signer_dirfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
