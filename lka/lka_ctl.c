@@ -398,6 +398,7 @@ lka_connector_del(struct lka_cmd *c)
 		return;
 	}
 	lka_keys_release(&ks);
+	lka_rate_forget(conn.id);
 	lka_done(c, 0, "connector %s deleted", conn.name);
 }
 
@@ -502,6 +503,7 @@ lka_connector_limit(struct lka_cmd *c)
 		lka_fail_state(c);
 		return;
 	}
+	lka_rate_forget(conn.id);
 	lka_done(c, 0, "connector %s: %s set to %s", conn.name, key, shown);
 }
 
@@ -519,6 +521,7 @@ lka_connector_enable(struct lka_cmd *c, int enable)
 		lka_fail_state(c);
 		return;
 	}
+	lka_rate_forget(conn.id);
 	lka_done(c, 0, "connector %s %s", conn.name, enable ? "enabled" :
 	    "disabled");
 }

@@ -34,6 +34,14 @@ struct lka_rate {
 	int			 dirty;
 	/* Until when a hit was written to the event log, per window. */
 	int64_t			 logged[RATE_NKINDS][RATE_NWINDOWS];
+	/*
+	 * The connector's name and limits as the last check read them from
+	 * the state database, for the recipient checks that follow: valid
+	 * until a sendgatectl command changes the connector.
+	 */
+	int			 cached;
+	char			 name[NAMES_CONNECTOR_MAX + 1];
+	uint64_t		 lim[RATE_NKINDS][RATE_NWINDOWS];
 	struct rate_counter	 c;
 };
 
@@ -190,34 +198,19 @@ lka_rate_limits(const struct state_connector *conn, enum rate_kind kind,
 	}
 }
 
-int
-lka_rate_rcpt_limited(const struct state_connector *conn)
+static int
+lka_rate_count(struct lka_rate *r, enum rate_kind kind, char *why,
+    size_t whylen)
 {
-	uint64_t	 lim[RATE_NWINDOWS];
-	int		 w;
-
-	lka_rate_limits(conn, RATE_RECIPIENTS, lim);
-	for (w = 0; w < RATE_NWINDOWS; w++)
-		if (lim[w] != 0)
-			return 1;
-	return 0;
-}
-
-int
-lka_rate_check(const struct state_connector *conn, enum rate_kind kind,
-    char *why, size_t whylen)
-{
-	struct lka_rate		*r = lka_rate_get(conn->id);
 	struct rate_refusal	 no;
 	struct msg_out		 m;
-	uint64_t		 lim[RATE_NWINDOWS];
 	int64_t			 now = lka_rate_now();
 	time_t			 retry;
 	struct tm		 tm;
 	char			 when[16], ev[STATE_EVENT_MAX];
 
-	lka_rate_limits(conn, kind, lim);
-	if (rate_check(&r->c, &lka_rate_win, kind, lim, now, &no) == 0) {
+	if (rate_check(&r->c, &lka_rate_win, kind, r->lim[kind], now,
+	    &no) == 0) {
 		if (!r->dirty) {
 			r->dirty = 1;
 			lka_rate_ndirty++;
@@ -230,23 +223,58 @@ lka_rate_check(const struct state_connector *conn, enum rate_kind kind,
 	    strftime(when, sizeof(when), "%H:%M:%S", &tm) == 0)
 		strlcpy(when, "later", sizeof(when));
 	snprintf(why, whylen, "Rate limit exceeded for connector %s: "
-	    "%" PRIu64 " %s per %s; retry after %s UTC", conn->name, no.limit,
+	    "%" PRIu64 " %s per %s; retry after %s UTC", r->name, no.limit,
 	    rate_kind_name(kind), rate_window_name(no.window), when);
 	if (now >= r->logged[kind][no.window]) {
 		/* The first refusal of a window's length goes on record. */
 		r->logged[kind][no.window] = now +
 		    lka_rate_win.len[no.window];
 		snprintf(ev, sizeof(ev), "connector %s: rate limit reached: "
-		    "%" PRIu64 " %s per %s", conn->name, no.limit,
+		    "%" PRIu64 " %s per %s", r->name, no.limit,
 		    rate_kind_name(kind), rate_window_name(no.window));
 		log_info("%s", ev);
 		if (state_event(now / 1000, -1, ev) != STATE_OK)
 			log_warnx("rate: event: %s", state_error());
 	}
 	msg_out_init(&m);
-	m_add_string(&m, conn->name);
+	m_add_string(&m, r->name);
 	mproc_send(child_peer(PROC_QUEUE), IMSG_LKA_LIMIT_HIT, 0, -1, &m);
 	return 1;
+}
+
+int
+lka_rate_check(const struct state_connector *conn, enum rate_kind kind,
+    char *why, size_t whylen)
+{
+	struct lka_rate	*r = lka_rate_get(conn->id);
+
+	strlcpy(r->name, conn->name, sizeof(r->name));
+	lka_rate_limits(conn, RATE_MESSAGES, r->lim[RATE_MESSAGES]);
+	lka_rate_limits(conn, RATE_RECIPIENTS, r->lim[RATE_RECIPIENTS]);
+	r->cached = 1;
+	return lka_rate_count(r, kind, why, whylen);
+}
+
+int
+lka_rate_check_cached(int64_t id, enum rate_kind kind, char *why,
+    size_t whylen)
+{
+	struct lka_rate	 key, *r;
+
+	key.id = id;
+	if ((r = RB_FIND(lka_rates, &lka_rates, &key)) == NULL || !r->cached)
+		return -1;
+	return lka_rate_count(r, kind, why, whylen);
+}
+
+void
+lka_rate_forget(int64_t id)
+{
+	struct lka_rate	 key, *r;
+
+	key.id = id;
+	if ((r = RB_FIND(lka_rates, &lka_rates, &key)) != NULL)
+		r->cached = 0;
 }
 
 void

@@ -19,9 +19,6 @@ void	lka_rate_init(const struct sendgated_conf *);
 /* Write the counters that changed (also when lka exits). */
 void	lka_rate_flush(void);
 
-/* 1 if the connector has a recipient limit in some window. */
-int	lka_rate_rcpt_limited(const struct state_connector *);
-
 /*
  * Room for one more of kind in every window of the connector: 0 and it
  * is counted; 1 and why holds the reply text (the window, the limit,
@@ -30,6 +27,15 @@ int	lka_rate_rcpt_limited(const struct state_connector *);
  */
 int	lka_rate_check(const struct state_connector *, enum rate_kind, char *,
 	    size_t);
+
+/*
+ * The same for a connector whose name and limits an earlier check of
+ * this run read from the state database (a RCPT after its MAIL): -1
+ * when there is no such check to go by.  lka_rate_forget() drops them
+ * when a command changes the connector.
+ */
+int	lka_rate_check_cached(int64_t, enum rate_kind, char *, size_t);
+void	lka_rate_forget(int64_t);
 
 /* The use and the limit of one window, for connector show. */
 void	lka_rate_use(const struct state_connector *, enum rate_window,

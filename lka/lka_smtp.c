@@ -93,7 +93,6 @@ lka_auth_reply(struct mproc *p, uint64_t reqid, int result,
 	m_add_string(&m, conn != NULL ? conn->name : "");
 	m_add_u64(&m, rcpts);
 	m_add_u64(&m, size);
-	m_add_int(&m, conn != NULL ? lka_rate_rcpt_limited(conn) : 0);
 	mproc_send(p, IMSG_LKA_AUTH_RESULT, 0, -1, &m);
 }
 
@@ -272,6 +271,14 @@ lka_smtp_rcpt(struct mproc *p, struct imsg *im)
 		return;
 	}
 	why[0] = '\0';
+	/* Most RCPTs follow their MAIL: no database read for them. */
+	switch (lka_rate_check_cached(id, RATE_RECIPIENTS, why, sizeof(why))) {
+	case 0:
+		goto reply;
+	case 1:
+		result = LKA_SENDER_RATE;
+		goto reply;
+	}
 	switch (state_connector_by_id(id, &conn)) {
 	case STATE_OK:
 		if (lka_rate_check(&conn, RATE_RECIPIENTS, why, sizeof(why)))
@@ -286,6 +293,7 @@ lka_smtp_rcpt(struct mproc *p, struct imsg *im)
 		result = LKA_SENDER_TEMPFAIL;
 		break;
 	}
+reply:
 	msg_out_init(&o);
 	m_add_u64(&o, reqid);
 	m_add_int(&o, result);

@@ -50,8 +50,19 @@ child_channel_closed(struct mproc *p, const char *why)
 	}
 	snprintf(child_linger_msg, sizeof(child_linger_msg),
 	    "channel to %s: %s", proc_name(p->peer), why);
-	if (p->peer == PROC_PARENT || !closed)
+	if (p->peer == PROC_PARENT || !closed) {
+		/*
+		 * Still save what must outlive us (a sibling that stopped
+		 * first breaks our writes to it during a normal stop too).
+		 */
+		if (child_exit_hook != NULL) {
+			void	(*hook)(void) = child_exit_hook;
+
+			child_exit_hook = NULL;
+			hook();
+		}
 		fatalx("%s", child_linger_msg);
+	}
 	log_debug("%s", child_linger_msg);
 	mproc_clear(p);
 	if (!evtimer_pending(&child_ev_linger, NULL))

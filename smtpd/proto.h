@@ -115,8 +115,7 @@ enum imsg_type {
 	/*
 	 * lka -> smtp: answer to both.  u64 reqid, int result (LKA_AUTH_*
 	 * below), i64 connector id, string connector name, u64 recipients
-	 * per message, u64 message size limit, int rcpt_limited (1: the
-	 * connector has a recipient rate limit: RCPT asks lka)
+	 * per message, u64 message size limit
 	 */
 	IMSG_LKA_AUTH_RESULT,
 	/*

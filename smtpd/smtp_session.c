@@ -608,18 +608,16 @@ cmd_rcpt(struct smtp_session *s, const char *args)
 	}
 	r->notify = rp.notify;
 	strlcpy(r->orcpt_type, rp.orcpt_type, sizeof(r->orcpt_type));
-	if (s->rcpt_limited) {
-		/* Counted in lka only once everything else accepts it. */
-		s->rcpt_asking = r;
-		msg_out_init(&m);
-		m_add_u64(&m, s->id);
-		m_add_i64(&m, s->connector);
-		mproc_send(child_peer(PROC_LKA), IMSG_SMTP_RCPT_CHECK, 0, -1,
-		    &m);
-		s->wait = W_RCPT;
-		return;
-	}
-	rcpt_accept(s, r);
+	/*
+	 * Counted in lka only once everything else accepts it, and always:
+	 * a limit set while the session is open applies to it at once.
+	 */
+	s->rcpt_asking = r;
+	msg_out_init(&m);
+	m_add_u64(&m, s->id);
+	m_add_i64(&m, s->connector);
+	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_RCPT_CHECK, 0, -1, &m);
+	s->wait = W_RCPT;
 }
 
 static void
@@ -971,7 +969,7 @@ session_timer(int fd, short ev, void *arg)
 
 static void
 answer_auth(struct smtp_session *s, int result, int64_t connector,
-    const char *name, uint64_t rcpts, uint64_t size, int limited)
+    const char *name, uint64_t rcpts, uint64_t size)
 {
 	if (s->addr_pending) {
 		s->addr_pending = 0;
@@ -982,7 +980,6 @@ answer_auth(struct smtp_session *s, int result, int64_t connector,
 			    sizeof(s->connector_name));
 			s->rcpt_max = rcpts;
 			s->size_max = size;
-			s->rcpt_limited = limited;
 			log_info("smtp %016llx: %s is connector %s by address",
 			    (unsigned long long)s->id, s->addr, name);
 		}
@@ -998,7 +995,6 @@ answer_auth(struct smtp_session *s, int result, int64_t connector,
 		strlcpy(s->connector_name, name, sizeof(s->connector_name));
 		s->rcpt_max = rcpts;
 		s->size_max = size;
-		s->rcpt_limited = limited;
 		s->wait = W_NONE;
 		log_info("smtp %016llx: %s authenticated as %s (connector %s)",
 		    (unsigned long long)s->id, s->addr, s->user, name);
@@ -1092,7 +1088,7 @@ smtp_session_imsg(struct mproc *p, struct imsg *im)
 	struct msg_in		 m;
 	uint64_t		 reqid, rcpts, size;
 	int64_t			 connector;
-	int			 result, limited;
+	int			 result;
 	char			 text[1024];
 	char			 name[65];
 
@@ -1104,13 +1100,11 @@ smtp_session_imsg(struct mproc *p, struct imsg *im)
 		    m_get_i64(&m, &connector) == -1 ||
 		    m_get_string(&m, name, sizeof(name)) == -1 ||
 		    m_get_u64(&m, &rcpts) == -1 ||
-		    m_get_u64(&m, &size) == -1 ||
-		    m_get_int(&m, &limited) == -1 || m_end(&m) == -1)
+		    m_get_u64(&m, &size) == -1 || m_end(&m) == -1)
 			break;
 		s = session_find(reqid);
 		if (s != NULL && (s->addr_pending || s->wait == W_AUTH))
-			answer_auth(s, result, connector, name, rcpts, size,
-			    limited);
+			answer_auth(s, result, connector, name, rcpts, size);
 		return 1;
 	case IMSG_LKA_SENDER_RESULT:
 	case IMSG_LKA_RCPT_RESULT:

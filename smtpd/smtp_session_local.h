@@ -86,7 +86,6 @@ struct smtp_session {
 	char			 user[SMTP_AUTH_USER_MAX + 1];
 	uint64_t		 size_max;
 	uint64_t		 rcpt_max;
-	int			 rcpt_limited;	/* RCPT asks lka (rate) */
 
 	/* The transaction. */
 	struct smtp_path	 from;
