@@ -34,6 +34,12 @@ mta_dispatch(struct mproc *p, struct imsg *im)
 	case IMSG_QUEUE_TASK_RCPT:
 		mta_task_rcpt(p, im);
 		return;
+	case IMSG_LKA_DKIM_KEYS:
+		mta_dkim_keys(p, im);
+		return;
+	case IMSG_SIGNER_DKIM_SIGNATURE:
+		mta_dkim_signature(p, im);
+		return;
 	case IMSG_LKA_MX_RESULT:
 		mta_task_mx_result(p, im);
 		return;

@@ -54,6 +54,7 @@
 
 struct mta_route;
 struct mta_conn;
+struct mta_dkim;
 struct sendgated_conf;
 struct tls_config;
 
@@ -83,6 +84,7 @@ struct mta_task {
 	struct mta_client_rcpt	*crcpt;
 	struct mta_client_msg	 msg;
 	struct mta_route	*route;		/* NULL until complete */
+	struct mta_dkim		*dkim;		/* signing, mta_dkim.c */
 };
 
 struct mta_route {
@@ -116,11 +118,21 @@ void	mta_route_conn_gone(struct mta_route *, int ai, int ready,
 void	mta_route_conn_ready(struct mta_route *);
 void	mta_schedule(void);
 
+void	mta_task_ready(struct mta_task *);
+struct mta_task *mta_task_first(void);
+struct mta_task *mta_task_next(struct mta_task *);
+
+/* mta_dkim.c: signing a complete task, then mta_task_ready() */
+void	mta_dkim_start(struct mta_task *);
+void	mta_dkim_keys(struct mproc *, struct imsg *);
+void	mta_dkim_signature(struct mproc *, struct imsg *);
+void	mta_dkim_task_free(struct mta_task *);
+
 /*
- * The DKIM hook: header bytes to send in front of the stored message,
- * in its stored form (CRLF lines).  None yet: issue 7 (signing) puts the
- * DKIM-Signature here, computed over the bytes exactly as they are then
- * sent (mta_body only dot-stuffs, which the receiver undoes).
+ * The DKIM-Signature fields to send in front of the stored message (in
+ * its stored form, CRLF lines), computed over the bytes exactly as they
+ * are then sent (mta_body only dot-stuffs, which the receiver undoes);
+ * none when the message is not signed.
  */
 int	mta_dkim_prefix(const struct mta_task *, const uint8_t **, size_t *);
 

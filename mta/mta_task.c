@@ -60,13 +60,16 @@ task_find(uint64_t id)
 	return NULL;
 }
 
-/* No DKIM signature yet: issue 7 returns its header here. */
-int
-mta_dkim_prefix(const struct mta_task *t, const uint8_t **p, size_t *len)
+struct mta_task *
+mta_task_first(void)
 {
-	*p = NULL;
-	*len = 0;
-	return 0;
+	return TAILQ_FIRST(&mta_tasks);
+}
+
+struct mta_task *
+mta_task_next(struct mta_task *t)
+{
+	return TAILQ_NEXT(t, entry);
 }
 
 static void
@@ -74,6 +77,7 @@ task_free(struct mta_task *t)
 {
 	TAILQ_REMOVE(&mta_tasks, t, entry);
 	mta_ntasks--;
+	mta_dkim_task_free(t);
 	if (t->fd != -1)
 		close(t->fd);
 	free(t->rcpt);
@@ -364,8 +368,8 @@ route_lookup(struct mta_route *r)
 	mproc_send(child_peer(PROC_LKA), IMSG_MTA_MX_LOOKUP, 0, -1, &m);
 }
 
-static void
-task_ready(struct mta_task *t)
+void
+mta_task_ready(struct mta_task *t)
 {
 	struct mta_route	*r;
 	int			 created;
@@ -412,7 +416,7 @@ mta_task_rcpt(struct mproc *p, struct imsg *im)
 	cr->orcpt_type = tr->orcpt_type[0] != '\0' ? tr->orcpt_type : NULL;
 	cr->orcpt = tr->orcpt;
 	if (++t->got == t->nrcpt)
-		task_ready(t);
+		mta_dkim_start(t);
 	return;
 bad:
 	mproc_malformed(p, im, &m);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Write the seed corpora of the dns_parse, spf, dkim_record, config,
-smtp_parse, smtp_data, smtp_auth, envelope and mta_reply fuzz targets
+smtp_parse, smtp_data, smtp_auth, envelope, mta_reply and dkim_sign fuzz
+targets
 (their input layouts are in the comments of fuzz_NAME.c).
 
     python3 seeds.py        from regress/fuzz: rewrites corpus/NAME/*
@@ -455,6 +456,39 @@ MTA_REPLY = {
     "body_bare_lf_after_four": mr(BODY_MODE, MR_BYTES, 0, b"abc.\n"),
 }
 
+# dkim_sign: a control byte (bit 0 simple header, bit 1 simple body,
+# bit 2 no over-signing, bits 3-7 chunk scale, 0 byte by byte), then the
+# stored message.
+H_SIMPLE, B_SIMPLE, NO_OVERSIGN = 1, 2, 4
+
+
+def ds(flags, scale, msg):
+    return bytes([flags | scale << 3]) + msg
+
+
+DKIM_SIGN = {
+    "plain": ds(0, 0, MSG[:-3]),
+    "simple_chunks": ds(H_SIMPLE | B_SIMPLE, 3, MSG[:-3]),
+    "rfc6376_example": ds(0, 1, b"From: a@example.com\r\nA: X\r\n"
+                          b"B : Y\t\r\n\tZ  \r\n\r\n C \r\n"
+                          b"D \t E\r\n\r\n\r\n"),
+    "duplicates": ds(B_SIMPLE, 2, b"To: 1\r\nFrom: f\r\nTo: 2\r\n"
+                     b"from: g\r\nSubject: s\r\nTo: 3\r\n\r\nbody"),
+    "folded_trailing_ws": ds(NO_OVERSIGN, 0, b"From: a\r\n\t<a@b.example>"
+                             b"  \r\nSubject:\r\n  x \r\n\r\n"
+                             b"a  b\t\r\n \t\r\n\r\n"),
+    "header_only_no_crlf": ds(H_SIMPLE, 5, b"From: a@b\r\nSubject: x"),
+    "empty_line_first": ds(0, 1, b"\r\nFrom: body\r\n"),
+    "bare_cr_lf": ds(0, 0, b"From: a\rb\nc\r\n\r\nx\ry\nz \r\r\n\n\r"),
+    "eight_bit_nul": ds(B_SIMPLE, 7, b"From: \xc3\xa9\r\nX: \0\r\n\r\n"
+                        b"\xff\0  \xfe\r\n"),
+    "long_line": ds(0, 31, b"From: a\r\n\r\n" + b"word \t" * 3000 +
+                    b"\r\n"),
+    "many_fields": ds(H_SIMPLE, 2, b"From: a\r\n" +
+                      b"".join(b"To: %d\r\n" % i for i in range(400)) +
+                      b"List-Id: x\r\n\r\nb\r\n"),
+}
+
 
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
@@ -476,6 +510,7 @@ def main():
     write("smtp_auth", SMTP_AUTH)
     write("envelope", ENVELOPE)
     write("mta_reply", MTA_REPLY)
+    write("dkim_sign", DKIM_SIGN)
 
 
 if __name__ == "__main__":
