@@ -910,6 +910,8 @@ py_run(void)
 	o = snprintf(cmd, size, "%s %s %s/records", PY, script, tmpdir);
 	for (i = 0; i < py_ncase; i++)
 		o += snprintf(cmd + o, size - o, " %s/m%zu", tmpdir, i);
+	/* The reasons of the expected failures: shown only if wrong. */
+	o += snprintf(cmd + o, size - o, " 2>%s/log", tmpdir);
 	assert_true(o < size);
 	assert_non_null(fp = popen(cmd, "r"));
 	for (i = 0; i < py_ncase; i++) {
@@ -924,6 +926,11 @@ py_run(void)
 	}
 	assert_null(fgets(line, sizeof(line), fp));
 	assert_int_equal(pclose(fp), 0);
+	if (bad) {
+		snprintf(cmd, size, "cat %s/log >&2", tmpdir);
+		if (system(cmd) != 0)
+			print_error("no python3-dkim log\n");
+	}
 	free(cmd);
 	py_ncase = 0;
 	assert_false(bad);
