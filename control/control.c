@@ -53,6 +53,7 @@ static const struct control_command {
 	{ "domain.check", PROC_LKA, 1 },
 	{ "domain.del", PROC_LKA, 1 },
 	{ "domain.list", PROC_LKA, 0 },
+	{ "domain.rotate", PROC_LKA, 1 },
 	{ "domain.show", PROC_LKA, 0 },
 	{ "mta.pause", PROC_QUEUE, 1 },
 	{ "mta.resume", PROC_QUEUE, 1 },

@@ -61,6 +61,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    " CONNECTOR DOMAIN", NULL },
 	{ { "domain", "check" }, CTL_COMMAND, "domain.check", { "domain" }, 0,
 	    { { NULL } }, 0, " DOMAIN", NULL },
+	{ { "domain", "rotate" }, CTL_COMMAND, "domain.rotate", { "domain" },
+	    0, { { "--cancel", "cancel", 0, 0 } }, 0, " DOMAIN [--cancel]",
+	    NULL },
 	{ { "spf", "walk" }, CTL_COMMAND, "spf.walk", { "domain" }, 0,
 	    { { NULL } }, 0, " DOMAIN", NULL },
 };

@@ -31,9 +31,14 @@
 #include "verify_token.h"
 
 struct check_key {
-	char	 selector[STATE_SELECTOR_MAX];
-	char	 keytype[16];
-	char	 pubkey[STATE_PUBKEY_MAX];
+	char			 selector[STATE_SELECTOR_MAX];
+	char			 algorithm[32];
+	char			 keytype[16];
+	char			 pubkey[STATE_PUBKEY_MAX];
+	enum state_key_status	 status;
+	int64_t			 status_since;
+	enum dkim_check		 res;		/* of the last evaluation */
+	char			 record[16];	/* as stored */
 };
 
 
@@ -226,7 +231,13 @@ checks_eval_spf(struct check_job *j, const struct dns_source *src,
 	return 0;
 }
 
-/* DKIM: each key's record at its selector; the worst state counts. */
+/*
+ * DKIM: each key's record at its selector (a CNAME, as with `dkim
+ * delegate`, is followed by the resolver); the worst state of the keys
+ * that sign counts.  Pending and retired keys are reported by name: a
+ * rotation's new record not published yet, or an old one removed, is no
+ * fault of the signing.
+ */
 static int
 checks_eval_dkim(struct check_job *j, const struct dns_source *src,
     struct state_checks *c)
@@ -234,11 +245,17 @@ checks_eval_dkim(struct check_job *j, const struct dns_source *src,
 	const struct dns_answer	*ans;
 	enum dkim_check		 r, worst = DKIM_OK;
 	char			 q[DNS_NAME_MAX + STATE_SELECTOR_MAX + 16];
-	char			 diag[STATE_DIAG_MAX];
+	char			 diag[STATE_DIAG_MAX], tag[16];
 	size_t			 o = 0;
-	int			 i, need = 0, n;
+	int			 i, k, need = 0, n, nactive = 0, full = 0;
 
-	for (i = 0; i < j->nkeys; i++) {
+	for (i = 0; i < j->nkeys; i++)
+		nactive += j->keys[i].status == KEY_ACTIVE;
+	/* The active keys first: the diagnosis may be cut. */
+	for (k = 0; k < 2 * j->nkeys; k++) {
+		i = k % j->nkeys;
+		if ((j->keys[i].status == KEY_ACTIVE) != (k < j->nkeys))
+			continue;
 		snprintf(q, sizeof(q), "%s._domainkey.%s", j->keys[i].selector,
 		    j->d.name);
 		if (strlen(q) > DNS_NAME_MAX) {
@@ -255,16 +272,25 @@ checks_eval_dkim(struct check_job *j, const struct dns_source *src,
 			continue;
 		r = dkim_record_check(ans, j->keys[i].keytype,
 		    j->keys[i].pubkey, diag, sizeof(diag));
-		if (r != DKIM_OK && (worst == DKIM_OK || r > worst))
+		/* Every key's result counts for the rotation (checks_rotate). */
+		j->keys[i].res = r;
+		if ((j->keys[i].status == KEY_ACTIVE || nactive == 0) &&
+		    r != DKIM_OK && (worst == DKIM_OK || r > worst))
 			worst = r;
+		if (full)
+			continue;
+		tag[0] = '\0';
+		if (j->keys[i].status != KEY_ACTIVE)
+			snprintf(tag, sizeof(tag), " (%s)",
+			    state_key_status_name(j->keys[i].status));
 		n = snprintf(c->dkim_diag + o, sizeof(c->dkim_diag) - o,
-		    "%s%s: %s", o ? "; " : "", j->keys[i].selector, diag);
-		if (n < 0)
-			break;
-		if ((size_t)n >= sizeof(c->dkim_diag) - o) {
+		    "%s%s%s: %s", o ? "; " : "", j->keys[i].selector, tag,
+		    diag);
+		if (n < 0 || (size_t)n >= sizeof(c->dkim_diag) - o) {
 			memcpy(c->dkim_diag + sizeof(c->dkim_diag) - 4, "...",
 			    4);
-			break;
+			full = 1;
+			continue;
 		}
 		o += (size_t)n;
 	}
@@ -391,12 +417,102 @@ checks_eval_domain(void *arg, const struct dns_source *src)
 	return 0;
 }
 
+static int
+checks_key_event(int64_t now, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+checks_key_event(int64_t now, const char *fmt, ...)
+{
+	char	 ev[STATE_EVENT_MAX];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ev, sizeof(ev), fmt, ap);
+	va_end(ap);
+	log_info("%s", ev);
+	return state_event(now, CHECKS_ACTOR, ev) == STATE_OK ? 0 : -1;
+}
+
+/*
+ * Key rotation, in the check's transaction: what the check found at the
+ * selector of each pending and retired key is stored (domain show); a
+ * pending key whose record
+ * is published becomes active and retires the active key of its
+ * algorithm; a retired key whose record is gone is deleted once
+ * LKA_DKIM_RETIRE_KEEP has passed since it was retired (the signer
+ * deletes its file after the commit: gone).  Before that, a removed
+ * record is only noted (domain show: "removed early").  Another
+ * authorization of the domain may have done it already: then nothing
+ * is found to change.
+ */
+static int
+checks_rotate(struct check_job *j, int64_t now, struct lka_keyset *gone)
+{
+	struct check_key	*k;
+	struct lka_keyref	*n;
+	char			 old[STATE_SELECTOR_MAX];
+	int			 i, rc;
+
+	for (i = 0; i < j->nkeys; i++) {
+		k = &j->keys[i];
+		if (k->res == DKIM_TEMPFAIL)
+			continue;
+		/*
+		 * Kept for keys in a rotation only, and written only when
+		 * it changed: the check of every domain must not rewrite
+		 * its key rows each time.
+		 */
+		if (k->status != KEY_ACTIVE && strcmp(k->record,
+		    dkim_check_name(k->res)) != 0 &&
+		    state_key_set_record(j->d.name, k->selector,
+		    dkim_check_name(k->res)) == STATE_ERROR)
+			return -1;
+		if (k->status == KEY_PENDING && k->res == DKIM_OK) {
+			rc = state_key_promote(j->d.name, k->selector, now,
+			    old, sizeof(old));
+			if (rc == STATE_NOTFOUND)
+				continue;
+			if (rc != STATE_OK || checks_key_event(now, "domain "
+			    "%s: DKIM key %s active%s%s%s", j->d.name,
+			    k->selector, old[0] ? ", " : "", old,
+			    old[0] ? " retired" : "") == -1)
+				return -1;
+		} else if (k->status == KEY_RETIRED &&
+		    k->res == DKIM_MISSING &&
+		    now >= k->status_since + LKA_DKIM_RETIRE_KEEP) {
+			rc = state_key_del(j->d.name, k->selector);
+			if (rc == STATE_NOTFOUND)
+				continue;
+			if (rc != STATE_OK || checks_key_event(now, "domain "
+			    "%s: retired DKIM key %s deleted: its record is "
+			    "gone", j->d.name, k->selector) == -1)
+				return -1;
+			if (gone->n == gone->cap) {
+				if ((n = reallocarray(gone->k, gone->cap + 4,
+				    sizeof(*n))) == NULL)
+					return -1;
+				gone->k = n;
+				gone->cap += 4;
+			}
+			n = &gone->k[gone->n++];
+			snprintf(n->domain, sizeof(n->domain), "%s",
+			    j->d.name);
+			snprintf(n->selector, sizeof(n->selector), "%s",
+			    k->selector);
+			snprintf(n->alg, sizeof(n->alg), "%s", k->algorithm);
+		}
+	}
+	return 0;
+}
+
 static void
 checks_done_domain(void *arg, const struct dns_source *src)
 {
 	struct check_job	*j = arg;
 	const struct dns_answer	*txt = NULL;
 	struct state_domain	*d = &j->d, cur;
+	struct lka_keyset	 gone;
 	enum verify_result	 v;
 	int64_t			 now = (int64_t)time(NULL);
 	int			 changed = 0;
@@ -441,9 +557,14 @@ checks_done_domain(void *arg, const struct dns_source *src)
 	else
 		d->next_check = checks_jittered(now);
 	d->last_check = now;
+	memset(&gone, 0, sizeof(gone));
 	if (state_domain_save(d) == STATE_ERROR ||
-	    state_commit() != STATE_OK)
+	    checks_rotate(j, now, &gone) == -1 ||
+	    state_commit() != STATE_OK) {
+		free(gone.k);
 		goto fail;
+	}
+	lka_keys_release(&gone);
 	log_debug("checks: %s (%s): %s; spf %s; dkim %s", d->name,
 	    d->connector_name, checks_state_name(d->state), d->checks.spf,
 	    d->checks.dkim);
@@ -473,6 +594,11 @@ checks_collect_key(const struct state_key *k, void *arg)
 		return -1;
 	ck = &j->keys[j->nkeys++];
 	snprintf(ck->selector, sizeof(ck->selector), "%s", k->selector);
+	snprintf(ck->algorithm, sizeof(ck->algorithm), "%s", k->algorithm);
+	ck->status = k->status;
+	ck->status_since = k->status_since;
+	ck->res = DKIM_TEMPFAIL;
+	snprintf(ck->record, sizeof(ck->record), "%s", k->record);
 	snprintf(ck->keytype, sizeof(ck->keytype), "%s",
 	    strncmp(k->algorithm, "ed25519", 7) == 0 ? "ed25519" : "rsa");
 	snprintf(ck->pubkey, sizeof(ck->pubkey), "%s", k->pubkey);

@@ -98,6 +98,22 @@ static const char *const migrations[STATE_SCHEMA_VERSION] = {
 	"  ON DELETE CASCADE,"
 	" updated INTEGER NOT NULL,"
 	" data BLOB NOT NULL);",
+	/*
+	 * 3 -> 4: DKIM key rotation.  Keys made before are the active ones,
+	 * since they were made; record is what the last check found at the
+	 * key's selector (a dkim_check name, "" before the first).  At most one active and one pending key of
+	 * an algorithm per domain; retired keys wait for their record to go.
+	 */
+	"ALTER TABLE dkim_key ADD COLUMN status TEXT NOT NULL"
+	" DEFAULT 'active' CHECK (status IN ('pending', 'active', 'retired'));"
+	"ALTER TABLE dkim_key ADD COLUMN status_since INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE dkim_key ADD COLUMN record TEXT NOT NULL DEFAULT '';"
+	"UPDATE dkim_key SET status_since = created;"
+	"CREATE UNIQUE INDEX dkim_key_active ON dkim_key(domain, algorithm)"
+	" WHERE status = 'active';"
+	"CREATE UNIQUE INDEX dkim_key_pending ON dkim_key(domain, algorithm)"
+	" WHERE status = 'pending';",
 };
 
 int

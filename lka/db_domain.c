@@ -197,48 +197,174 @@ state_domain_count(const char *name, int64_t *n)
 	return rc == SQLITE_ROW ? STATE_OK : db_fail("read");
 }
 
+static const char *const key_statuses[] = {
+	[KEY_PENDING] = "pending",
+	[KEY_ACTIVE] = "active",
+	[KEY_RETIRED] = "retired",
+};
+
+#define KEY_COLUMNS \
+	"id, domain, selector, algorithm, public_key, created, status, " \
+	"status_since, record"
+
+const char *
+state_key_status_name(enum state_key_status s)
+{
+	return (unsigned int)s <= KEY_RETIRED ? key_statuses[s] : "unknown";
+}
+
+static int
+key_status_lookup(const char *s, enum state_key_status *out)
+{
+	int	 i;
+
+	for (i = 0; i <= KEY_RETIRED; i++) {
+		if (strcmp(key_statuses[i], s) == 0) {
+			*out = (enum state_key_status)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+key_insert(const char *domain, const char *selector, const char *alg,
+    const char *pubkey, enum state_key_status status, int64_t now)
+{
+	return db_exec(db_prepare("INSERT INTO dkim_key (domain, selector, "
+	    "algorithm, public_key, created, status, status_since) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)", "ttttiti", domain, selector, alg,
+	    pubkey, now, state_key_status_name(status), now));
+}
+
 int
 state_key_add(const char *domain, const char *selector, const char *alg,
     const char *pubkey, int64_t now)
 {
-	return db_exec(db_prepare("INSERT INTO dkim_key (domain, selector, "
-	    "algorithm, public_key, created) VALUES (?, ?, ?, ?, ?)", "tttti",
-	    domain, selector, alg, pubkey, now));
+	return key_insert(domain, selector, alg, pubkey, KEY_ACTIVE, now);
+}
+
+int
+state_key_add_pending(const char *domain, const char *selector,
+    const char *alg, const char *pubkey, int64_t now)
+{
+	return key_insert(domain, selector, alg, pubkey, KEY_PENDING, now);
 }
 
 static int
 decode_key(sqlite3_stmt *st, void *buf)
 {
 	struct state_key	*k = buf;
+	char			 status[16];
 
 	memset(k, 0, sizeof(*k));
 	k->id = sqlite3_column_int64(st, 0);
 	if (db_text(st, 1, k->domain, sizeof(k->domain)) == -1 ||
 	    db_text(st, 2, k->selector, sizeof(k->selector)) == -1 ||
 	    db_text(st, 3, k->algorithm, sizeof(k->algorithm)) == -1 ||
-	    db_text(st, 4, k->pubkey, sizeof(k->pubkey)) == -1)
+	    db_text(st, 4, k->pubkey, sizeof(k->pubkey)) == -1 ||
+	    db_text(st, 6, status, sizeof(status)) == -1 ||
+	    db_text(st, 8, k->record, sizeof(k->record)) == -1)
 		return -1;
 	/* It goes into DNS records we print: base64 and nothing else. */
 	if (k->pubkey[strspn(k->pubkey, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789+/=")] != '\0')
 		return db_corrupt(4);
+	if (key_status_lookup(status, &k->status) == -1)
+		return db_corrupt(6);
 	k->created = sqlite3_column_int64(st, 5);
+	k->status_since = sqlite3_column_int64(st, 7);
 	return 0;
 }
 
+int
+state_key_get(const char *domain, const char *selector, struct state_key *k)
+{
+	return db_one(db_prepare("SELECT " KEY_COLUMNS " FROM dkim_key "
+	    "WHERE domain = ? AND selector = ?", "tt", domain, selector),
+	    decode_key, k);
+}
+
+/*
+ * In a savepoint, so that the two updates are one change whether or not
+ * the caller has a transaction open.
+ */
+int
+state_key_promote(const char *domain, const char *selector, int64_t now,
+    char *retired, size_t retiredlen)
+{
+	struct state_key	 k, old;
+	int			 rc;
+
+	if (retiredlen > 0)
+		retired[0] = '\0';
+	if ((rc = state_key_get(domain, selector, &k)) != STATE_OK)
+		return rc;
+	if (k.status != KEY_PENDING)
+		return STATE_NOTFOUND;
+	if (sqlite3_exec(db_conn, "SAVEPOINT key_promote", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return db_fail("savepoint");
+	rc = db_one(db_prepare("SELECT " KEY_COLUMNS " FROM dkim_key "
+	    "WHERE domain = ? AND algorithm = ? AND status = 'active'", "tt",
+	    domain, k.algorithm), decode_key, &old);
+	if (rc == STATE_OK)
+		snprintf(retired, retiredlen, "%s", old.selector);
+	if (rc == STATE_ERROR ||
+	    (rc = db_exec(db_prepare("UPDATE dkim_key SET status = 'retired', "
+	    "status_since = ? WHERE domain = ? AND algorithm = ? AND "
+	    "status = 'active'", "itt", now, domain, k.algorithm))) !=
+	    STATE_OK ||
+	    (rc = db_change(db_prepare("UPDATE dkim_key SET status = "
+	    "'active', status_since = ?, record = '' WHERE id = ?", "ii", now,
+	    k.id))) !=
+	    STATE_OK) {
+		sqlite3_exec(db_conn, "ROLLBACK TO key_promote", NULL, NULL,
+		    NULL);
+		sqlite3_exec(db_conn, "RELEASE key_promote", NULL, NULL, NULL);
+		return rc == STATE_OK ? STATE_ERROR : rc;
+	}
+	if (sqlite3_exec(db_conn, "RELEASE key_promote", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		rc = db_fail("release");
+		sqlite3_exec(db_conn, "ROLLBACK TO key_promote", NULL, NULL,
+		    NULL);
+		sqlite3_exec(db_conn, "RELEASE key_promote", NULL, NULL, NULL);
+		return rc;
+	}
+	return STATE_OK;
+}
+
+/* A domain's keys, by selector.  STATE_NOTFOUND when it has none. */
 int
 state_key_list(const char *domain, state_key_cb cb, void *arg)
 {
 	struct state_key	 k;
 	struct db_iter		 it;
 
-	db_iter(&it, db_prepare("SELECT id, domain, selector, algorithm, "
-	    "public_key, created FROM dkim_key WHERE domain = ? "
-	    "ORDER BY selector", "t", domain));
+	db_iter(&it, db_prepare("SELECT " KEY_COLUMNS " FROM dkim_key "
+	    "WHERE domain = ? ORDER BY selector", "t", domain));
 	while (db_next(&it, decode_key, &k))
 		if (cb(&k, arg) == -1)
 			break;
 	return db_end(&it, 0);
+}
+
+/* What the last check found at a key's selector. */
+int
+state_key_set_record(const char *domain, const char *selector,
+    const char *record)
+{
+	return db_change(db_prepare("UPDATE dkim_key SET record = ? "
+	    "WHERE domain = ? AND selector = ?", "ttt", record, domain,
+	    selector));
+}
+
+int
+state_key_del(const char *domain, const char *selector)
+{
+	return db_change(db_prepare("DELETE FROM dkim_key WHERE domain = ? "
+	    "AND selector = ?", "tt", domain, selector));
 }
 
 /* Keys of domains that no connector is authorized for any more. */
@@ -248,8 +374,8 @@ state_key_orphans(state_key_cb cb, void *arg)
 	struct state_key	 k;
 	struct db_iter		 it;
 
-	db_iter(&it, db_prepare("SELECT id, domain, selector, algorithm, "
-	    "public_key, created FROM dkim_key WHERE domain NOT IN "
+	db_iter(&it, db_prepare("SELECT " KEY_COLUMNS " FROM dkim_key "
+	    "WHERE domain NOT IN "
 	    "(SELECT name FROM domain) ORDER BY domain, selector", ""));
 	while (db_next(&it, decode_key, &k))
 		if (cb(&k, arg) == -1)

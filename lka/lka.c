@@ -67,6 +67,7 @@ lka_main(struct sendgated_conf *conf, const struct child_opts *o)
 		fatalx("%s", err);
 	lka_ctl_init(conf);
 	lka_domain_init(conf);
+	lka_rotate_init(conf);
 	checks_init(conf);
 	lka_mx_init();
 	lka_smtp_init(conf);

@@ -554,6 +554,7 @@ static const struct {
 	{ "domain.check", lka_domain_check },
 	{ "domain.del", lka_domain_del },
 	{ "domain.list", lka_domain_list },
+	{ "domain.rotate", lka_domain_rotate },
 	{ "domain.show", lka_domain_show },
 	{ "spf.walk", lka_spf_walk },
 };

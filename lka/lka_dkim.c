@@ -39,7 +39,11 @@ lka_dkim_key(const struct state_key *k, void *arg)
 {
 	struct lka_dkim_keys	*ks = arg;
 
-	if (ks->n == PROTO_DKIM_KEYS_MAX)
+	/*
+	 * Active keys only: a pending key's record may not be published
+	 * yet, and a retired key's is on its way out (lka_rotate.c).
+	 */
+	if (k->status != KEY_ACTIVE || ks->n == PROTO_DKIM_KEYS_MAX)
 		return 0;
 	strlcpy(ks->selector[ks->n], k->selector, sizeof(ks->selector[0]));
 	strlcpy(ks->alg[ks->n], k->algorithm, sizeof(ks->alg[0]));

@@ -10,34 +10,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "checks.h"
 #include "child.h"
 #include "credential.h"
+#include "dkim_selector.h"
 #include "lka.h"
 #include "log.h"
 #include "mproc.h"
 #include "names.h"
 #include "state.h"
 
-#define LKA_ALGS		2
 #define LKA_TXT_CHUNK		255	/* bytes of one TXT character-string */
 
-static const struct {
-	int		 flag;
-	const char	*alg;		/* a= of the signature */
-	const char	*suffix;	/* of the selector */
-	const char	*keytype;	/* k= of the key record */
-} lka_algs[LKA_ALGS] = {
+const struct lka_alg lka_algs[LKA_ALGS] = {
 	{ CONFIG_DKIM_RSA, "rsa-sha256", "rsa", "rsa" },
 	{ CONFIG_DKIM_ED25519, "ed25519-sha256", "ed25519", "ed25519" },
 };
 
-/* A domain add waiting for the signer. */
+/* A domain add or rotate waiting for the signer. */
 struct lka_keygen {
 	TAILQ_ENTRY(lka_keygen)	 entry;
 	struct lka_cmd		*cmd;
+	int			 rotate;	/* else a domain add */
+	char			 sel[LKA_ALGS][STATE_SELECTOR_MAX];
 	int64_t			 connector;
 	char			 connector_name[NAMES_CONNECTOR_MAX + 1];
 	char			 domain[NAMES_DOMAIN_MAX + 1];
@@ -61,14 +59,22 @@ lka_domain_init(struct sendgated_conf *conf)
 	lka_conf = conf;
 }
 
+/*
+ * The selector of a domain's first key: with delegation the first of
+ * the pair whose CNAMEs the customer publishes once.
+ */
 static void
 lka_selector(int alg, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s-%s", lka_conf->dkim_selector,
-	    lka_algs[alg].suffix);
+	if (lka_conf->dkim_delegate[0] != '\0')
+		dkim_selector_delegated(lka_conf->dkim_selector,
+		    lka_algs[alg].suffix, 0, buf, len);
+	else
+		snprintf(buf, len, "%s-%s", lka_conf->dkim_selector,
+		    lka_algs[alg].suffix);
 }
 
-static int
+int
 lka_alg_index(const char *alg)
 {
 	int	 i;
@@ -80,7 +86,7 @@ lka_alg_index(const char *alg)
 }
 
 /* The domain parameter in A-label form; answers the command when bad. */
-static int
+int
 lka_domain_param(struct lka_cmd *c, char *alabel, char *ulabel)
 {
 	const char	*in = lka_param(c, "domain");
@@ -141,7 +147,7 @@ lka_keys_orphaned(struct lka_keyset *ks)
 	return 0;
 }
 
-static void
+void
 lka_keydel(const char *domain, const char *selector, const char *alg)
 {
 	struct msg_out	 m;
@@ -167,15 +173,19 @@ lka_keys_release(struct lka_keyset *ks)
 
 /* One DNS record to publish, in zone-file form and as host/type/value. */
 static void
-lka_record(struct lka_cmd *c, const char *purpose, const char *host,
-    const char *value)
+lka_record_rr(struct lka_cmd *c, const char *purpose, const char *host,
+    const char *type, const char *value)
 {
 	char	 zone[2048];
 	size_t	 len = strlen(value), off, o;
 	int	 n;
 
-	n = snprintf(zone, sizeof(zone), "%s. IN TXT", host);
+	n = snprintf(zone, sizeof(zone), "%s. IN %s", host, type);
 	o = n > 0 ? (size_t)n : 0;
+	if (strcmp(type, "CNAME") == 0) {
+		snprintf(zone + o, sizeof(zone) - o, " %s.", value);
+		len = 0;
+	}
 	/* Long values as several character-strings of at most 255 bytes. */
 	for (off = 0; off < len && o < sizeof(zone); off += LKA_TXT_CHUNK) {
 		n = snprintf(zone + o, sizeof(zone) - o, " \"%.*s\"",
@@ -188,9 +198,75 @@ lka_record(struct lka_cmd *c, const char *purpose, const char *host,
 	answer_row(c->answer, "record", 0);
 	answer_str(c->answer, "purpose", purpose);
 	answer_str(c->answer, "host", host);
-	answer_str(c->answer, "type", "TXT");
+	answer_str(c->answer, "type", type);
 	answer_str(c->answer, "value", value);
 	answer_str(c->answer, "zone", zone);
+}
+
+static void
+lka_record(struct lka_cmd *c, const char *purpose, const char *host,
+    const char *value)
+{
+	lka_record_rr(c, purpose, host, "TXT", value);
+}
+
+/*
+ * Is the selector one of the delegated pair of its algorithm?  Its TXT
+ * record then lives at <selector>.<domain>.<zone>, which the customer's
+ * CNAME at <selector>._domainkey.<domain> points to.
+ */
+int
+lka_delegated(const char *selector, int alg)
+{
+	char	 sel[STATE_SELECTOR_MAX];
+	int	 i;
+
+	if (lka_conf->dkim_delegate[0] == '\0' || alg < 0 || alg >= LKA_ALGS)
+		return 0;
+	for (i = 0; i < 2; i++)
+		if (dkim_selector_delegated(lka_conf->dkim_selector,
+		    lka_algs[alg].suffix, i, sel, sizeof(sel)) == 0 &&
+		    strcmp(sel, selector) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+lka_delegate_target(const char *selector, const char *domain, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%s.%s.%s", selector, domain,
+	    lka_conf->dkim_delegate);
+}
+
+/* The customer's CNAMEs of both delegated selectors, published once. */
+void
+lka_record_cnames(struct lka_cmd *c, const char *domain)
+{
+	char	 sel[STATE_SELECTOR_MAX];
+	char	 host[STATE_SELECTOR_MAX + NAMES_DOMAIN_MAX + 16];
+	char	 target[STATE_SELECTOR_MAX + NAMES_DOMAIN_MAX +
+		    CONFIG_HOSTNAME_MAX + 8];
+	int	 i, w;
+
+	if (lka_conf->dkim_delegate[0] == '\0')
+		return;
+	for (i = 0; i < LKA_ALGS; i++) {
+		if (!(lka_conf->dkim_algs & lka_algs[i].flag))
+			continue;
+		for (w = 0; w < 2; w++) {
+			if (dkim_selector_delegated(lka_conf->dkim_selector,
+			    lka_algs[i].suffix, w, sel, sizeof(sel)) == -1)
+				continue;
+			snprintf(host, sizeof(host), "%s._domainkey.%s", sel,
+			    domain);
+			lka_delegate_target(sel, domain, target,
+			    sizeof(target));
+			lka_record_rr(c, "dkim-cname (the customer publishes "
+			    "it once; key rotation never changes it)", host,
+			    "CNAME", target);
+		}
+	}
 }
 
 static void
@@ -215,21 +291,34 @@ lka_record_spf(struct lka_cmd *c, const char *domain)
 	    domain, value);
 }
 
-static int
+/*
+ * The key record of an active or pending key (a retired key's record is
+ * on its way out: domain show says when it may go).  A delegated
+ * selector's record is the provider's, at the CNAME's target.
+ */
+int
 lka_record_key(const struct state_key *k, void *arg)
 {
 	struct lka_cmd	*c = arg;
-	char		 host[STATE_SELECTOR_MAX + NAMES_DOMAIN_MAX + 16];
+	char		 host[STATE_SELECTOR_MAX + NAMES_DOMAIN_MAX +
+			    CONFIG_HOSTNAME_MAX + 16];
 	char		 value[STATE_PUBKEY_MAX + 64];
-	int		 i = lka_alg_index(k->algorithm);
+	int		 i = lka_alg_index(k->algorithm), deleg;
 
-	if (i == -1)
+	if (i == -1 || k->status == KEY_RETIRED)
 		return 0;
-	snprintf(host, sizeof(host), "%s._domainkey.%s", k->selector,
-	    k->domain);
+	if ((deleg = lka_delegated(k->selector, i)))
+		lka_delegate_target(k->selector, k->domain, host,
+		    sizeof(host));
+	else
+		snprintf(host, sizeof(host), "%s._domainkey.%s", k->selector,
+		    k->domain);
 	snprintf(value, sizeof(value), "v=DKIM1; k=%s; p=%s",
 	    lka_algs[i].keytype, k->pubkey);
-	lka_record(c, "dkim", host, value);
+	lka_record(c, deleg ? (k->status == KEY_PENDING ? "dkim (new key; "
+	    "the provider publishes it in its zone)" : "dkim (the provider "
+	    "publishes it in its zone)") : k->status == KEY_PENDING ?
+	    "dkim (new key)" : "dkim", host, value);
 	return 0;
 }
 
@@ -239,11 +328,12 @@ lka_records(struct lka_cmd *c, const char *domain, const char *token)
 {
 	lka_record_verification(c, domain, token);
 	lka_record_spf(c, domain);
+	lka_record_cnames(c, domain);
 	return state_key_list(domain, lka_record_key, c) == STATE_ERROR ?
 	    -1 : 0;
 }
 
-static struct lka_keygen *
+struct lka_keygen *
 lka_keygen_find_domain(const char *domain)
 {
 	struct lka_keygen	*k;
@@ -267,7 +357,7 @@ static void
 lka_domain_commit(struct lka_cmd *c, int64_t connector, const char *cname,
     const char *domain, const char *unicode, struct lka_keygen *k)
 {
-	char	 token[NAMES_TOKEN_LEN + 1], sel[STATE_SELECTOR_MAX];
+	char	 token[NAMES_TOKEN_LEN + 1];
 	int	 i, rc, gone = 0;
 
 	if (credential_token(token, sizeof(token)) == -1) {
@@ -287,9 +377,8 @@ lka_domain_commit(struct lka_cmd *c, int64_t connector, const char *cname,
 	for (i = 0; k != NULL && i < LKA_ALGS; i++) {
 		if (k->reqid[i] == 0)
 			continue;
-		lka_selector(i, sel, sizeof(sel));
-		if (state_key_add(domain, sel, lka_algs[i].alg, k->pubkey[i],
-		    lka_now()) != STATE_OK)
+		if (state_key_add(domain, k->sel[i], lka_algs[i].alg,
+		    k->pubkey[i], lka_now()) != STATE_OK)
 			goto fail;
 	}
 	if (lka_event(c, "domain %s added to connector %s", domain, cname) ==
@@ -314,8 +403,7 @@ fail:
 	for (i = 0; k != NULL && i < LKA_ALGS; i++) {
 		if (k->reqid[i] == 0 || k->pubkey[i][0] == '\0')
 			continue;
-		lka_selector(i, sel, sizeof(sel));
-		lka_keydel(domain, sel, lka_algs[i].alg);
+		lka_keydel(domain, k->sel[i], lka_algs[i].alg);
 	}
 	if (gone) {
 		state_rollback();
@@ -339,9 +427,9 @@ lka_domain_add(struct lka_cmd *c)
 	struct state_connector	 conn;
 	struct state_domain	 d;
 	struct lka_keygen	*k;
-	struct msg_out		 m;
 	char			 a[NAMES_DOMAIN_MAX + 1];
-	char			 u[NAMES_DOMAIN_UNICODE_MAX + 1], sel[STATE_SELECTOR_MAX];
+	char			 u[NAMES_DOMAIN_UNICODE_MAX + 1];
+	char			 sel[LKA_ALGS][STATE_SELECTOR_MAX];
 	int			 i, nkeys = 0, rc;
 
 	if (lka_connector_param(c, "connector", &conn) == -1 ||
@@ -366,41 +454,61 @@ lka_domain_add(struct lka_cmd *c)
 		lka_domain_commit(c, conn.id, conn.name, a, u, NULL);
 		return;
 	}
-	if (lka_nkeygens >= LKA_KEYGEN_PENDING_MAX) {
-		lka_done(c, 1, "too many domains waiting for keys; try again");
+	for (i = 0; i < LKA_ALGS; i++)
+		lka_selector(i, sel[i], sizeof(sel[i]));
+	if ((k = lka_keygen_start(c, a, u, 0, sel)) == NULL)
 		return;
-	}
-	if ((k = calloc(1, sizeof(*k))) == NULL)
-		fatal("lka_domain_add");
-	k->cmd = c;
 	k->connector = conn.id;
 	snprintf(k->connector_name, sizeof(k->connector_name), "%s",
 	    conn.name);
-	snprintf(k->domain, sizeof(k->domain), "%s", a);
-	snprintf(k->unicode, sizeof(k->unicode), "%s", u);
+}
+
+/*
+ * Ask the signer for a key of every configured algorithm, under the
+ * selectors given; the answers come to lka_domain_dkim_key().  NULL (the
+ * command answered) when too many are waiting.
+ */
+struct lka_keygen *
+lka_keygen_start(struct lka_cmd *c, const char *domain, const char *unicode,
+    int rotate, char sel[LKA_ALGS][STATE_SELECTOR_MAX])
+{
+	struct lka_keygen	*k;
+	struct msg_out		 m;
+	int			 i;
+
+	if (lka_nkeygens >= LKA_KEYGEN_PENDING_MAX) {
+		lka_done(c, 1, "too many domains waiting for keys; try again");
+		return NULL;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		fatal("lka_keygen_start");
+	k->cmd = c;
+	k->rotate = rotate;
+	snprintf(k->domain, sizeof(k->domain), "%s", domain);
+	snprintf(k->unicode, sizeof(k->unicode), "%s", unicode);
 	for (i = 0; i < LKA_ALGS; i++) {
 		if (!(lka_conf->dkim_algs & lka_algs[i].flag))
 			continue;
+		snprintf(k->sel[i], sizeof(k->sel[i]), "%s", sel[i]);
 		/*
-		 * The database has no key for the domain, so no published
+		 * The database has no key of this selector, so no published
 		 * record can need a file a crash may have left behind: clear
 		 * it first (the signer handles our messages in order).
 		 */
-		lka_selector(i, sel, sizeof(sel));
-		lka_keydel(a, sel, lka_algs[i].alg);
+		lka_keydel(domain, k->sel[i], lka_algs[i].alg);
 		k->reqid[i] = ++lka_keygen_reqid;
 		k->waiting++;
-		lka_selector(i, sel, sizeof(sel));
 		msg_out_init(&m);
 		m_add_u64(&m, k->reqid[i]);
-		m_add_string(&m, a);
-		m_add_string(&m, sel);
+		m_add_string(&m, domain);
+		m_add_string(&m, k->sel[i]);
 		m_add_string(&m, lka_algs[i].alg);
 		mproc_send(child_peer(PROC_SIGNER), IMSG_LKA_DKIM_KEYGEN, 0,
 		    -1, &m);
 	}
 	TAILQ_INSERT_TAIL(&lka_keygens, k, entry);
 	lka_nkeygens++;
+	return k;
 }
 
 /* The signer answered one key generation. */
@@ -409,7 +517,7 @@ lka_domain_dkim_key(struct mproc *p, struct imsg *im)
 {
 	struct lka_keygen	*k;
 	struct msg_in		 m;
-	char			 text[STATE_PUBKEY_MAX], sel[STATE_SELECTOR_MAX];
+	char			 text[STATE_PUBKEY_MAX];
 	uint64_t		 reqid;
 	int			 ok, i = -1;
 
@@ -442,13 +550,20 @@ lka_domain_dkim_key(struct mproc *p, struct imsg *im)
 		for (i = 0; i < LKA_ALGS; i++) {
 			if (k->pubkey[i][0] == '\0')
 				continue;
-			lka_selector(i, sel, sizeof(sel));
-			lka_keydel(k->domain, sel, lka_algs[i].alg);
+			lka_keydel(k->domain, k->sel[i], lka_algs[i].alg);
 		}
 		log_warnx("domain %s: key generation failed: %s", k->domain,
 		    k->error);
 		lka_done(k->cmd, 1, "domain %s: DKIM key generation failed: "
 		    "%s; nothing was changed", k->domain, k->error);
+	} else if (k->rotate) {
+		char	*pub[LKA_ALGS], *sel[LKA_ALGS];
+
+		for (i = 0; i < LKA_ALGS; i++) {
+			pub[i] = k->reqid[i] ? k->pubkey[i] : NULL;
+			sel[i] = k->sel[i];
+		}
+		lka_rotate_commit(k->cmd, k->domain, k->unicode, sel, pub);
 	} else
 		lka_domain_commit(k->cmd, k->connector, k->connector_name,
 		    k->domain, k->unicode, k);
@@ -517,15 +632,58 @@ lka_show_token_record(const struct state_domain *d, void *arg)
 	return 0;
 }
 
+/*
+ * Every key with its place in a rotation and what the last check found
+ * at its selector.  A retired key's record must stay until the messages
+ * signed with it have been verified (LKA_DKIM_RETIRE_KEEP): the row says
+ * from when on it may go.
+ */
 static int
 lka_show_key(const struct state_key *k, void *arg)
 {
 	struct lka_cmd	*c = arg;
+	char		 note[160], when[32];
+	int64_t		 safe = k->status_since + LKA_DKIM_RETIRE_KEEP;
+	time_t		 t = (time_t)safe;
+	struct tm	 tm;
 
 	answer_row(c->answer, "key", 0);
 	answer_str(c->answer, "selector", k->selector);
 	answer_str(c->answer, "algorithm", k->algorithm);
-	answer_time(c->answer, "created", k->created);
+	answer_str(c->answer, "status", state_key_status_name(k->status));
+	answer_time(c->answer, "since", k->status_since);
+	/*
+	 * What the last check found at the selector of a pending or
+	 * retired key; an active key's record is the authorization's dkim
+	 * result above.
+	 */
+	answer_str(c->answer, "record", k->status == KEY_ACTIVE ? "" :
+	    k->record[0] ? k->record : "not checked");
+	note[0] = '\0';
+	switch (k->status) {
+	case KEY_PENDING:
+		snprintf(note, sizeof(note), "publish its record; the relay "
+		    "signs with it once the checks find it");
+		break;
+	case KEY_ACTIVE:
+		snprintf(note, sizeof(note), "signs");
+		break;
+	case KEY_RETIRED:
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+		    &tm) == 0)
+			snprintf(when, sizeof(when), "%lld", (long long)safe);
+		if (strcmp(k->record, "missing") == 0 && lka_now() < safe)
+			snprintf(note, sizeof(note), "record removed early: "
+			    "mail signed before %s may fail verification",
+			    when);
+		else
+			snprintf(note, sizeof(note), "safe to remove the DNS "
+			    "record after %s", when);
+		break;
+	}
+	/* Six fields at most: sendgatectl prints them as a table. */
+	answer_str(c->answer, "note", note);
 	return 0;
 }
 
@@ -554,6 +712,7 @@ lka_domain_show(struct lka_cmd *c)
 		return;
 	}
 	lka_record_spf(c, a);
+	lka_record_cnames(c, a);
 	if (state_key_list(a, lka_record_key, c) == STATE_ERROR) {
 		lka_fail_state(c);
 		return;

@@ -16,7 +16,7 @@
 
 #include "names.h"
 
-#define STATE_SCHEMA_VERSION	3
+#define STATE_SCHEMA_VERSION	4
 #define STATE_DB_FILE		"sendgate.db"
 #define STATE_BUSY_MS		1000	/* wait for a reader's lock */
 
@@ -96,6 +96,18 @@ struct state_domain {
 	}			 checks;
 };
 
+/*
+ * A DKIM key's place in a rotation: pending until the checks find its
+ * record published, then active (the one that signs), then retired when
+ * the next key of its algorithm became active, until the checks find its
+ * record removed.
+ */
+enum state_key_status {
+	KEY_PENDING,
+	KEY_ACTIVE,
+	KEY_RETIRED
+};
+
 struct state_key {
 	int64_t		 id;
 	char		 domain[NAMES_DOMAIN_MAX + 1];
@@ -103,6 +115,9 @@ struct state_key {
 	char		 algorithm[32];
 	char		 pubkey[STATE_PUBKEY_MAX];	/* base64, the p= value */
 	int64_t		 created;
+	enum state_key_status status;
+	int64_t		 status_since;
+	char		 record[16];	/* pending, retired: last check */
 };
 
 typedef int	(*state_connector_cb)(const struct state_connector *, void *);
@@ -118,6 +133,7 @@ const char	*state_error(void);
 const char	*state_limit_name(enum state_limit);
 int		 state_limit_lookup(const char *, enum state_limit *);
 const char	*state_domain_state_name(enum state_domain_state);
+const char	*state_key_status_name(enum state_key_status);
 
 int	state_begin(void);
 int	state_commit(void);
@@ -152,9 +168,24 @@ int	state_domain_schedule(int64_t, int64_t);
 int	state_domain_schedule_name(const char *, int64_t);
 int	state_domain_save(const struct state_domain *);
 
+/*
+ * DKIM keys by domain and selector.  state_key_add adds an active key,
+ * state_key_add_pending one waiting for its record (STATE_EXISTS: the
+ * selector is taken, or the domain has a pending key of that algorithm
+ * already).  state_key_promote makes a pending key active and the active
+ * key of its algorithm retired, both or neither, and names the retired
+ * selector ("" when there was none).
+ */
 int	state_key_add(const char *, const char *, const char *, const char *,
 	    int64_t);
+int	state_key_add_pending(const char *, const char *, const char *,
+	    const char *, int64_t);
+int	state_key_get(const char *, const char *, struct state_key *);
+int	state_key_promote(const char *, const char *, int64_t, char *,
+	    size_t);
 int	state_key_list(const char *, state_key_cb, void *);
+int	state_key_set_record(const char *, const char *, const char *);
+int	state_key_del(const char *, const char *);
 int	state_key_del_domain(const char *);
 int	state_key_orphans(state_key_cb, void *);
 

@@ -195,6 +195,7 @@ struct sendgated_conf {
 	char			 spf_include[CONFIG_HOSTNAME_MAX + 1];
 	char			 dkim_selector[CONFIG_NAME_MAX];
 	int			 dkim_algs;		/* CONFIG_DKIM_* */
+	char			 dkim_delegate[CONFIG_HOSTNAME_MAX + 1]; /* "": none */
 	int64_t			 checks_every;		/* seconds */
 	int			 checks_inflight;
 	int			 require_spf;

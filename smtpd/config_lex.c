@@ -93,6 +93,7 @@ static const struct keyword {
 	{ "control",	CONTROL },
 	{ "data",	DATA },
 	{ "day",	DAY },
+	{ "delegate",	DELEGATE },
 	{ "deliver",	DELIVER },
 	{ "destination", DESTINATION },
 	{ "dkim",	DKIM },

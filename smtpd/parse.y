@@ -83,6 +83,7 @@ enum setting {
 	SET_VERIFY_GRACE,
 	SET_SPF_INCLUDE,
 	SET_DKIM_SELECTOR,
+	SET_DKIM_DELEGATE,
 	SET_CHECKS_EVERY,
 	SET_CHECKS_INFLIGHT,
 	SET_REQUIRE_SPF,
@@ -186,6 +187,8 @@ static const struct {
 	[SET_DKIM_SELECTOR] =	{ "dkim selector", VALUE_LABEL,
 				    CONF_FIELD(dkim_selector),
 				    0, PARSE_SELECTOR_MAX },
+	[SET_DKIM_DELEGATE] =	{ "dkim delegate", VALUE_DNSNAME,
+				    CONF_FIELD(dkim_delegate) },
 	[SET_CHECKS_EVERY] =	{ "checks every", VALUE_DURATION,
 				    CONF_FIELD(checks_every),
 				    1, PARSE_EVERY_MAX },
@@ -321,7 +324,7 @@ static void	 tls_domain(int, int, const struct token *);
 }
 
 %token	<tok>	ADDRESS ALGORITHMS AUTH AUTHFAILURES CERT CHECKS COMMAND
-%token	<tok>	CONCURRENCY CONTROL DATA DAY DELIVER DESTINATION DKIM EMPTY
+%token	<tok>	CONCURRENCY CONTROL DATA DAY DELEGATE DELIVER DESTINATION DKIM EMPTY
 %token	<tok>	EVERY EXPIRE FOR GRACE GROUP HANDSHAKE HOST HOSTNAME HOUR
 %token	<tok>	INCLUDE JUNK KEY KEYS LIMIT LISTEN MESSAGE MESSAGES MINUTE MTA
 %token	<tok>	ON OPPORTUNISTIC PAUSED PER PKI PLAIN PORT PREFIX QUEUE RECIPIENTS RELAY
@@ -404,6 +407,9 @@ setting		: HOSTNAME string	{
 		}
 		| DKIM SELECTOR string	{
 			setting(SET_DKIM_SELECTOR, $1.lineno, &$3);
+		}
+		| DKIM DELEGATE string	{
+			setting(SET_DKIM_DELEGATE, $1.lineno, &$3);
 		}
 		| CHECKS EVERY string	{
 			setting(SET_CHECKS_EVERY, $1.lineno, &$3);

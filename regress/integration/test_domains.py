@@ -298,7 +298,8 @@ def test_list_and_show_give_text_and_json(relay):
 
     r = relay.ctl("domain", "show", "example.com", check=True)
     assert r.stdout.startswith("domain: example.com\n\nauthorizations:\n")
-    assert "\nkeys:\nSELECTOR          ALGORITHM       CREATED\n" in r.stdout
+    assert "\nkeys:\nSELECTOR          ALGORITHM       STATUS  SINCE" \
+        in r.stdout
     assert f"\ntoken:          {a['domain']['token']}\n" in r.stdout
 
     for args in (["domain", "list"], ["domain", "show", "example.com"]):

@@ -339,6 +339,12 @@ static const struct bad_row bad[] = {
 	    E(2, "duplicate 'spf include' statement (first at line 1)") },
 
 	/* dkim */
+	{ "dkim delegate a..b\n",
+	    E(1, "dkim delegate: 'a..b' is not a valid host name") },
+	{ "dkim delegate dkim.example\ndkim delegate dkim.example\n",
+	    E(2, "duplicate 'dkim delegate' statement (first at line 1)") },
+	{ "dkim delegate\n", E(1, "syntax error in 'dkim' statement: "
+	    "unexpected end of line") },
 	{ "dkim selector Sel\n",
 	    E(1, "dkim selector: 'Sel' is not a valid selector") },
 	{ "dkim selector s.1\n",
@@ -491,6 +497,24 @@ test_defaults(void **state)
 	free(errs);
 }
 
+/* dkim delegate: the zone of the provider's key records; none by default. */
+static void
+test_dkim_delegate(void **state)
+{
+	static const char	 text[] = "dkim delegate _dkim.provider.example\n";
+	struct sendgated_conf	*conf;
+	char			*errs;
+
+	assert_int_equal(parse("", 0, &conf, &errs), 0);
+	assert_string_equal(conf->dkim_delegate, "");
+	config_free(conf);
+	free(errs);
+	assert_int_equal(parse(text, sizeof(text) - 1, &conf, &errs), 0);
+	assert_string_equal(conf->dkim_delegate, "_dkim.provider.example");
+	config_free(conf);
+	free(errs);
+}
+
 int
 main(void)
 {
@@ -498,6 +522,7 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_dkim_delegate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

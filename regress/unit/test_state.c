@@ -331,11 +331,11 @@ static const struct {
 } refused_rows[] = {
 	{ "newer schema", "PRAGMA user_version = 99; CREATE TABLE t (x);"
 	    "INSERT INTO t VALUES (1);", NULL,
-	    "has schema version 99, newer than this sendgated knows (3); "
+	    "has schema version 99, newer than this sendgated knows (4); "
 	    "refusing to touch it" },
 	{ "newer schema in WAL mode", "PRAGMA journal_mode = WAL;"
-	    "PRAGMA user_version = 4; CREATE TABLE t (x);", NULL,
-	    "has schema version 4, newer than this sendgated knows (3)" },
+	    "PRAGMA user_version = 5; CREATE TABLE t (x);", NULL,
+	    "has schema version 5, newer than this sendgated knows (4)" },
 	{ "negative schema version", "PRAGMA user_version = -1;"
 	    "CREATE TABLE t (x);", NULL,
 	    "has a corrupt schema version -1; it was left as it is" },
