@@ -114,6 +114,7 @@ mta_main(struct sendgated_conf *conf, const struct child_opts *o)
 	mta_nofile(conf);
 	mta_conn_tls_init(conf);
 	mta_task_init(conf, &mta_self);
+	mta_dkim_init(conf);
 	sandbox_enter(&spec, o->sandbox);
 	child_ready();
 	child_run();

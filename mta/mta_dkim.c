@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "config.h"
 #include "dkim_key.h"
 #include "dkim_sign.h"
 #include "log.h"
@@ -49,7 +50,23 @@ struct mta_dkim {
 	size_t			 prefixlen;
 };
 
-static uint64_t		 mta_dkim_reqid;
+static uint64_t			 mta_dkim_reqid;
+static const struct sendgated_conf	*mta_dkim_conf;
+static const char		*mta_dkim_headers[CONFIG_DKIM_HEADERS_MAX];
+
+#if CONFIG_DKIM_HEADERS_MAX > DKIM_SIGN_NAMES_MAX
+#error "dkim headers allows more names than dkim_sign takes"
+#endif
+
+void
+mta_dkim_init(const struct sendgated_conf *conf)
+{
+	int	 i;
+
+	mta_dkim_conf = conf;
+	for (i = 0; i < conf->ndkim_headers; i++)
+		mta_dkim_headers[i] = conf->dkim_headers[i];
+}
 
 /*
  * The value of the first From: field, unfolded, from the header at the
@@ -259,8 +276,15 @@ dkim_sign_all(struct mta_task *t, uint32_t n, char sel[][DKIM_KEY_NAME_MAX + 1],
 		prm.nsig++;
 	}
 	prm.hcanon = DKIM_CANON_RELAXED;
-	prm.bcanon = DKIM_CANON_RELAXED;
+	prm.bcanon = mta_dkim_conf->dkim_body_simple ? DKIM_CANON_SIMPLE :
+	    DKIM_CANON_RELAXED;
 	prm.time = (int64_t)time(NULL);
+	if (mta_dkim_conf->dkim_expire > 0)
+		prm.expire = prm.time + mta_dkim_conf->dkim_expire;
+	if (mta_dkim_conf->ndkim_headers > 0) {
+		prm.headers = mta_dkim_headers;
+		prm.nheaders = (size_t)mta_dkim_conf->ndkim_headers;
+	}
 	if (prm.nsig == 0) {
 		dkim_done(t);
 		return;

@@ -123,6 +123,7 @@ struct mta_task *mta_task_first(void);
 struct mta_task *mta_task_next(struct mta_task *);
 
 /* mta_dkim.c: signing a complete task, then mta_task_ready() */
+void	mta_dkim_init(const struct sendgated_conf *);
 void	mta_dkim_start(struct mta_task *);
 void	mta_dkim_keys(struct mproc *, struct imsg *);
 void	mta_dkim_signature(struct mproc *, struct imsg *);

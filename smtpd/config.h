@@ -154,6 +154,8 @@ struct config_tls_domain {
 
 #define CONFIG_DKIM_RSA			0x01	/* rsa-sha256 */
 #define CONFIG_DKIM_ED25519		0x02	/* ed25519-sha256 */
+#define CONFIG_DKIM_HEADERS_MAX		64	/* dkim headers */
+#define CONFIG_DKIM_HEADER_LEN		64	/* one field name + NUL */
 
 #define CONFIG_RESOLVERS_MAX		8
 #define CONFIG_RELAY_ADDRS_MAX		16
@@ -196,6 +198,11 @@ struct sendgated_conf {
 	char			 dkim_selector[CONFIG_NAME_MAX];
 	int			 dkim_algs;		/* CONFIG_DKIM_* */
 	char			 dkim_delegate[CONFIG_HOSTNAME_MAX + 1]; /* "": none */
+	int64_t			 dkim_expire;	/* x= after t=, seconds; 0 none */
+	int			 dkim_body_simple;	/* c=relaxed/simple */
+	char			 dkim_headers[CONFIG_DKIM_HEADERS_MAX]
+				    [CONFIG_DKIM_HEADER_LEN];	/* h= */
+	int			 ndkim_headers;	/* 0: the default list */
 	int64_t			 checks_every;		/* seconds */
 	int			 checks_inflight;
 	int			 require_spf;

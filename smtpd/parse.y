@@ -53,6 +53,8 @@
 #define PARSE_WARN_MAX		(7ULL * 24 * 3600)
 #define PARSE_MTA_MAX		1000	/* outbound connections */
 #define PARSE_WINDOW_MAX	(30ULL * 24 * 3600)	/* limit windows */
+#define PARSE_DKIM_EXPIRE_MIN	3600ULL		/* or 0 */
+#define PARSE_DKIM_EXPIRE_MAX	(366ULL * 24 * 3600)
 #define PARSE_MTA_HOST_MAX	100	/* outbound connections to one host */
 
 /*
@@ -84,6 +86,8 @@ enum setting {
 	SET_SPF_INCLUDE,
 	SET_DKIM_SELECTOR,
 	SET_DKIM_DELEGATE,
+	SET_DKIM_EXPIRE,
+	SET_DKIM_BODY,		/* read by dkim_body() */
 	SET_CHECKS_EVERY,
 	SET_CHECKS_INFLIGHT,
 	SET_REQUIRE_SPF,
@@ -101,6 +105,7 @@ enum setting {
 	SET_MTA_CONCURRENCY,
 	SET_MTA_PER_HOST,
 	SET_DKIM_ALGS,		/* lists: read by their own functions */
+	SET_DKIM_HEADERS,
 	SET_RESOLVER,
 	SET_RELAY_ADDRESS,
 	SET_QUEUE_RETRY,
@@ -189,6 +194,10 @@ static const struct {
 				    0, PARSE_SELECTOR_MAX },
 	[SET_DKIM_DELEGATE] =	{ "dkim delegate", VALUE_DNSNAME,
 				    CONF_FIELD(dkim_delegate) },
+	[SET_DKIM_EXPIRE] =	{ "dkim expire", VALUE_DURATION0,
+				    CONF_FIELD(dkim_expire),
+				    PARSE_DKIM_EXPIRE_MIN, PARSE_DKIM_EXPIRE_MAX },
+	[SET_DKIM_BODY] =	{ "dkim body", VALUE_LIST },
 	[SET_CHECKS_EVERY] =	{ "checks every", VALUE_DURATION,
 				    CONF_FIELD(checks_every),
 				    1, PARSE_EVERY_MAX },
@@ -236,6 +245,7 @@ static const struct {
 				    CONF_FIELD(mta_per_host),
 				    1, PARSE_MTA_HOST_MAX },
 	[SET_DKIM_ALGS] =	{ "dkim algorithms", VALUE_LIST },
+	[SET_DKIM_HEADERS] =	{ "dkim headers", VALUE_LIST },
 	[SET_RESOLVER] =	{ "resolver", VALUE_LIST },
 	[SET_RELAY_ADDRESS] =	{ "relay address", VALUE_LIST },
 	[SET_QUEUE_RETRY] =	{ "queue retry", VALUE_DURATION, /* each */
@@ -305,6 +315,8 @@ static void	 dkim_alg(const struct token *);
 static void	 resolver_add(const struct token *, const struct token *);
 static void	 relay_address_add(const struct token *);
 static void	 retry_add(const struct token *);
+static void	 dkim_header(const struct token *);
+static void	 dkim_body(int, const struct token *);
 static void	 limit_windows(int, const struct token *, const struct token *,
 		    const struct token *);
 static void	 relay_begin(int, const struct token *);
@@ -324,8 +336,8 @@ static void	 tls_domain(int, int, const struct token *);
 }
 
 %token	<tok>	ADDRESS ALGORITHMS AUTH AUTHFAILURES CERT CHECKS COMMAND
-%token	<tok>	CONCURRENCY CONTROL DATA DAY DELEGATE DELIVER DESTINATION DKIM EMPTY
-%token	<tok>	EVERY EXPIRE FOR GRACE GROUP HANDSHAKE HOST HOSTNAME HOUR
+%token	<tok>	BODY CONCURRENCY CONTROL DATA DAY DELEGATE DELIVER DESTINATION DKIM EMPTY
+%token	<tok>	EVERY EXPIRE FOR GRACE GROUP HANDSHAKE HEADERS HOST HOSTNAME HOUR
 %token	<tok>	INCLUDE JUNK KEY KEYS LIMIT LISTEN MESSAGE MESSAGES MINUTE MTA
 %token	<tok>	ON OPPORTUNISTIC PAUSED PER PKI PLAIN PORT PREFIX QUEUE RECIPIENTS RELAY
 %token	<tok>	REQUIRE RESOLVER RETRY SELECTOR SESSIONS SESSIONSPERADDR SIGNER
@@ -408,6 +420,10 @@ setting		: HOSTNAME string	{
 		| DKIM SELECTOR string	{
 			setting(SET_DKIM_SELECTOR, $1.lineno, &$3);
 		}
+		| DKIM EXPIRE string	{
+			setting(SET_DKIM_EXPIRE, $1.lineno, &$3);
+		}
+		| DKIM BODY string	{ dkim_body($1.lineno, &$3); }
 		| DKIM DELEGATE string	{
 			setting(SET_DKIM_DELEGATE, $1.lineno, &$3);
 		}
@@ -505,6 +521,9 @@ listenopt	: PORT string		{ listen_port(&$2); }
 list		: DKIM ALGORITHMS	{
 			list_begin(SET_DKIM_ALGS, $1.lineno);
 		} algorithms		{ list_end($1.lineno); }
+		| DKIM HEADERS		{
+			list_begin(SET_DKIM_HEADERS, $1.lineno);
+		} fieldnames		{ list_end($1.lineno); }
 		| RESOLVER		{
 			list_begin(SET_RESOLVER, $1.lineno);
 		} resolvers		{ list_end($1.lineno); }
@@ -514,6 +533,10 @@ list		: DKIM ALGORITHMS	{
 		| QUEUE RETRY		{
 			list_begin(SET_QUEUE_RETRY, $1.lineno);
 		} intervals		{ list_end($1.lineno); }
+		;
+
+fieldnames	: string		{ dkim_header(&$1); }
+		| fieldnames string	{ dkim_header(&$2); }
 		;
 
 algorithms	: string		{ dkim_alg(&$1); }
@@ -950,6 +973,8 @@ list_begin(enum setting which, int line)
 		ps.conf->nrelay_addrs = 0;
 	else if (which == SET_QUEUE_RETRY)
 		ps.conf->queue_nretry = 0;
+	else if (which == SET_DKIM_HEADERS)
+		ps.conf->ndkim_headers = 0;
 }
 
 /*
@@ -1007,6 +1032,55 @@ list_end(int line)
 		lex_error(line, "dkim algorithms: rsa-sha256 is required");
 	else
 		ps.conf->dkim_algs = ps.list.algs;
+}
+
+/*
+ * dkim headers NAME ...: the header fields to sign instead of the
+ * default list (From is always signed, and over-signed, whatever the
+ * list says).  A field name is printable ASCII without ':' (RFC 5322
+ * 3.6.8); kept to letters, digits, '-', '_' and '.' so that nothing can
+ * leak into the tag list of the signature.
+ */
+static void
+dkim_header(const struct token *v)
+{
+	char		 buf[LEX_SHOW_MAX];
+	const char	*p;
+	size_t		 len = strlen(v->string);
+
+	if (!list_room(CONFIG_DKIM_HEADERS_MAX, "header names", v->lineno))
+		return;
+	for (p = v->string; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		    *p == '.'))
+			break;
+	if (len == 0 || len >= CONFIG_DKIM_HEADER_LEN || *p != '\0') {
+		lex_error(v->lineno, "dkim headers: invalid header name '%s'",
+		    lex_show(buf, sizeof(buf), v->string));
+		ps.list.bad = 1;
+		return;
+	}
+	strlcpy(ps.conf->dkim_headers[ps.conf->ndkim_headers++], v->string,
+	    CONFIG_DKIM_HEADER_LEN);
+}
+
+/* dkim body relaxed|simple: the body canonicalization (RFC 6376 3.4). */
+static void
+dkim_body(int line, const struct token *v)
+{
+	char	 buf[LEX_SHOW_MAX];
+
+	if (duplicate(SET_DKIM_BODY, line))
+		return;
+	ps.setline[SET_DKIM_BODY] = line;
+	if (strcmp(v->string, "relaxed") == 0)
+		ps.conf->dkim_body_simple = 0;
+	else if (strcmp(v->string, "simple") == 0)
+		ps.conf->dkim_body_simple = 1;
+	else
+		lex_error(line, "dkim body: '%s' is neither relaxed nor "
+		    "simple", lex_show(buf, sizeof(buf), v->string));
 }
 
 static void

@@ -816,6 +816,33 @@ def test_algorithms_and_selector_follow_the_configuration(mxnet):
                         selectors={RSA: "sg2026-rsa"}) == []
 
 
+def test_body_canonicalization_expiry_and_fields_follow_the_config(mxnet):
+    """dkim body simple: c=relaxed/simple; dkim expire 2d: x = t + 2d;
+    dkim headers: exactly those present, and From once more;
+    every signature still verifies with python3-dkim."""
+    sink = mxnet.sink("example.net")
+    relay, user, password, published = start(
+        mxnet, "dkim body simple\ndkim expire 2d\n"
+        "dkim headers From Subject X-Ticket Cc\n")
+    data = (f"From: App <{SENDER}>\r\nTo: bob@example.net\r\n"
+            "Subject: configured\r\nX-Ticket: 42\r\n"
+            "Date: Thu, 26 Nov 2026 12:00:00 +0000\r\n"
+            "Message-ID: <cfg@example.com>\r\n\r\n"
+            "trailing blanks kept by simple   \r\n\r\n").encode()
+    code, text = submit_raw(relay, user, password, "bob@example.net",
+                            data)[:2]
+    assert code == 250, text
+    (m,) = sink.wait_messages(1)
+    sigs = signatures(m.data)
+    assert len(sigs) == 2, sigs
+    for i, t in enumerate(sigs):
+        assert t["c"] == "relaxed/simple", t
+        assert int(t["x"]) == int(t["t"]) + 2 * 86400, t
+        assert sorted(t["h"].lower().split(":")) == \
+            ["from", "from", "subject", "x-ticket"], t
+        assert py_verify(m.data, published, i) is True, i
+
+
 def test_bounce_from_the_relay_is_not_signed(mxnet):
     """Without `dkim domain` the relay's own DSNs go out unsigned (their
     From: is MAILER-DAEMON@ the relay's host name); the message that

@@ -116,6 +116,9 @@ static const struct {
 	FIELD("verification grace", verify_grace, I64),
 	FIELD("spf include", spf_include, STR),
 	FIELD("dkim selector", dkim_selector, STR),
+	FIELD("dkim expire", dkim_expire, I64),
+	FIELD("dkim body simple", dkim_body_simple, INT),
+	FIELD("dkim headers count", ndkim_headers, INT),
 	FIELD("checks every", checks_every, I64),
 	FIELD("checks concurrency", checks_inflight, INT),
 	FIELD("require spf", require_spf, INT),
@@ -257,7 +260,14 @@ describe(struct sendgated_conf *conf, const char *key)
 		    conf->dkim_algs == (CONFIG_DKIM_RSA | CONFIG_DKIM_ED25519) ?
 		    " " : "", conf->dkim_algs & CONFIG_DKIM_ED25519 ?
 		    "ed25519-sha256" : "");
-	else if (strcmp(key, "queue retry") == 0)
+	else if (strcmp(key, "dkim headers") == 0) {
+		buf[0] = '\0';
+		for (i = 0; i < (size_t)conf->ndkim_headers; i++) {
+			if (i > 0)
+				strlcat(buf, " ", sizeof(buf));
+			strlcat(buf, conf->dkim_headers[i], sizeof(buf));
+		}
+	} else if (strcmp(key, "queue retry") == 0)
 		describe_retry(buf, sizeof(buf), conf);
 	else if (strcmp(key, "relay via") == 0)
 		describe_relayhost(buf, sizeof(buf), &conf->relayhost);

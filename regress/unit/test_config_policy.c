@@ -107,6 +107,15 @@ static const struct good_row good[] = {
 	    "spf include", "spf.example.com" },
 	{ "spf include _a-b._c\n", "spf include", "_a-b._c" },
 	{ "dkim selector s2026-q1\n", "dkim selector", "s2026-q1" },
+	{ "", "dkim expire", "0" },
+	{ "", "dkim body simple", "0" },
+	{ "", "dkim headers count", "0" },
+	{ "dkim expire 7d\n", "dkim expire", "604800" },
+	{ "dkim expire 0\n", "dkim expire", "0" },
+	{ "dkim body simple\n", "dkim body simple", "1" },
+	{ "dkim body relaxed\n", "dkim body simple", "0" },
+	{ "dkim headers From Subject X-Ticket.Id List-Id\n", "dkim headers",
+	    "From Subject X-Ticket.Id List-Id" },
 	{ "dkim algorithms rsa-sha256\n", "dkim algorithms", "rsa-sha256" },
 	{ "dkim algorithms ed25519-sha256 rsa-sha256\n", "dkim algorithms",
 	    "rsa-sha256 ed25519-sha256" },
@@ -157,6 +166,16 @@ test_good(void **state)
 
 static const struct bad_row bad[] = {
 	/* limit */
+	{ "dkim expire 30m\n", E(1, "dkim expire: invalid duration '30m' "
+	    "(must be 0 or 1h-366d)") },
+	{ "dkim body loose\n", E(1, "dkim body: 'loose' is neither relaxed "
+	    "nor simple") },
+	{ "dkim body simple\ndkim body simple\n", E(2, "duplicate 'dkim "
+	    "body' statement (first at line 1)") },
+	{ "dkim headers From To:\n", E(1, "dkim headers: invalid header name "
+	    "'To:'") },
+	{ "dkim headers\n", E(1, "syntax error in 'dkim' statement: "
+	    "unexpected end of line") },
 	{ "limit windows 0 1m 1h\n", E(1, "limit windows: invalid duration "
 	    "'0' (must be 1s-30d)") },
 	{ "limit windows 1m 1h 31d\n", E(1, "limit windows: invalid duration "
