@@ -28,6 +28,23 @@ struct lka_dkim_keys {
 
 static const struct sendgated_conf	*lka_dkim_conf;
 
+/* May some connector send as the domain now (the relay's own)? */
+static int
+lka_dkim_own_one(const struct state_domain *d, void *arg)
+{
+	struct state_connector	 conn;
+	int			*ok = arg;
+	char			 why[512];
+
+	if (state_connector_by_id(d->connector, &conn) == STATE_OK &&
+	    auth_sender(&conn, d->name, lka_dkim_conf, lka_now(), why,
+	    sizeof(why)) == 1) {
+		*ok = 1;
+		return -1;		/* found: stop */
+	}
+	return 0;
+}
+
 void
 lka_dkim_init(const struct sendgated_conf *conf)
 {
@@ -95,6 +112,24 @@ lka_dkim_lookup(struct mproc *p, struct imsg *im)
 		lka_dkim_reply(p, reqid, LKA_DKIM_NONE, "", NULL);
 		return;
 	}
+	/*
+	 * "dkim domain": the relay's own notices (From: MAILER-DAEMON@ that
+	 * domain, for any connector's message) are signed with its keys,
+	 * as long as the domain is verified for some connector.
+	 */
+	if (lka_dkim_conf->dkim_domain[0] != '\0' &&
+	    strcmp(alabel, lka_dkim_conf->dkim_domain) == 0) {
+		rc = 0;
+		if (state_domain_list(0, alabel, lka_dkim_own_one, &rc) ==
+		    STATE_ERROR) {
+			log_warnx("dkim: state database: %s", state_error());
+			lka_dkim_reply(p, reqid, LKA_DKIM_TEMPFAIL, alabel,
+			    NULL);
+			return;
+		}
+		if (rc == 1)
+			goto keys;
+	}
 	switch (state_connector_by_id(id, &conn)) {
 	case STATE_OK:
 		break;
@@ -119,6 +154,7 @@ lka_dkim_lookup(struct mproc *p, struct imsg *im)
 		lka_dkim_reply(p, reqid, LKA_DKIM_NONE, alabel, NULL);
 		return;
 	}
+keys:
 	memset(&ks, 0, sizeof(ks));
 	if (state_key_list(alabel, lka_dkim_key, &ks) == STATE_ERROR) {
 		log_warnx("dkim: state database: %s", state_error());

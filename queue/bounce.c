@@ -495,7 +495,8 @@ bounce_build(const struct bounce_params *p, const struct bounce_rcpt *r,
 	memset(&w, 0, sizeof(w));
 	w.b = out;
 	out->len = 0;
-	if (p->hostname == NULL || !host_valid(p->hostname)) {
+	if (p->hostname == NULL || !host_valid(p->hostname) ||
+	    (p->from_domain != NULL && !host_valid(p->from_domain))) {
 		*why = "host name not fit for a header";
 		return -1;
 	}
@@ -556,7 +557,7 @@ bounce_build(const struct bounce_params *p, const struct bounce_rcpt *r,
 	snprintf(delim, sizeof(delim), "--%s", boundary);
 
 	puts_(&w, "From: \"Mail Delivery System\" <MAILER-DAEMON@");
-	puts_(&w, p->hostname);
+	puts_(&w, p->from_domain != NULL ? p->from_domain : p->hostname);
 	puts_(&w, ">\r\n");
 	puts_(&w, "To: <");
 	puts_(&w, p->sender);

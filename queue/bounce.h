@@ -31,6 +31,8 @@
 
 struct bounce_params {
 	const char	*hostname;	/* reporting MTA, our name */
+	const char	*from_domain;	/* of From: MAILER-DAEMON@, NULL:
+					 * hostname ("dkim domain") */
 	const char	*sender;	/* envelope sender: the DSN's To */
 	const char	*envid;		/* decoded ENVID, NULL or "" if none */
 	int		 ret;		/* 0, SMTP_RET_FULL, SMTP_RET_HDRS */

@@ -482,6 +482,9 @@ qm_notice(struct qm_msg *m, const struct bounce_rcpt *br, size_t n,
 
 	memset(&bp, 0, sizeof(bp));
 	bp.hostname = qm.conf->hostname;
+	/* Signed with the relay's own keys when there are some (lka). */
+	if (qm.conf->dkim_domain[0] != '\0')
+		bp.from_domain = qm.conf->dkim_domain;
 	bp.sender = envelope_cstr(&oe->sender);
 	bp.envid = envelope_cstr(&oe->envid);
 	bp.ret = oe->ret;

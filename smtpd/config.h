@@ -199,6 +199,7 @@ struct sendgated_conf {
 	int			 dkim_algs;		/* CONFIG_DKIM_* */
 	char			 dkim_delegate[CONFIG_HOSTNAME_MAX + 1]; /* "": none */
 	int64_t			 dkim_expire;	/* x= after t=, seconds; 0 none */
+	char			 dkim_domain[CONFIG_HOSTNAME_MAX + 1]; /* "": none */
 	int			 dkim_body_simple;	/* c=relaxed/simple */
 	char			 dkim_headers[CONFIG_DKIM_HEADERS_MAX]
 				    [CONFIG_DKIM_HEADER_LEN];	/* h= */

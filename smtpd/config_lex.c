@@ -98,6 +98,7 @@ static const struct keyword {
 	{ "deliver",	DELIVER },
 	{ "destination", DESTINATION },
 	{ "dkim",	DKIM },
+	{ "domain",	DOMAIN },
 	{ "empty",	EMPTY },
 	{ "every",	EVERY },
 	{ "expire",	EXPIRE },

@@ -87,6 +87,7 @@ enum setting {
 	SET_DKIM_SELECTOR,
 	SET_DKIM_DELEGATE,
 	SET_DKIM_EXPIRE,
+	SET_DKIM_DOMAIN,
 	SET_DKIM_BODY,		/* read by dkim_body() */
 	SET_CHECKS_EVERY,
 	SET_CHECKS_INFLIGHT,
@@ -194,6 +195,8 @@ static const struct {
 				    0, PARSE_SELECTOR_MAX },
 	[SET_DKIM_DELEGATE] =	{ "dkim delegate", VALUE_DNSNAME,
 				    CONF_FIELD(dkim_delegate) },
+	[SET_DKIM_DOMAIN] =	{ "dkim domain", VALUE_DNSNAME,
+				    CONF_FIELD(dkim_domain) },
 	[SET_DKIM_EXPIRE] =	{ "dkim expire", VALUE_DURATION0,
 				    CONF_FIELD(dkim_expire),
 				    PARSE_DKIM_EXPIRE_MIN, PARSE_DKIM_EXPIRE_MAX },
@@ -336,7 +339,7 @@ static void	 tls_domain(int, int, const struct token *);
 }
 
 %token	<tok>	ADDRESS ALGORITHMS AUTH AUTHFAILURES CERT CHECKS COMMAND
-%token	<tok>	BODY CONCURRENCY CONTROL DATA DAY DELEGATE DELIVER DESTINATION DKIM EMPTY
+%token	<tok>	BODY CONCURRENCY CONTROL DATA DAY DELEGATE DELIVER DESTINATION DKIM DOMAIN EMPTY
 %token	<tok>	EVERY EXPIRE FOR GRACE GROUP HANDSHAKE HEADERS HOST HOSTNAME HOUR
 %token	<tok>	INCLUDE JUNK KEY KEYS LIMIT LISTEN MESSAGE MESSAGES MINUTE MTA
 %token	<tok>	ON OPPORTUNISTIC PAUSED PER PKI PLAIN PORT PREFIX QUEUE RECIPIENTS RELAY
@@ -419,6 +422,9 @@ setting		: HOSTNAME string	{
 		}
 		| DKIM SELECTOR string	{
 			setting(SET_DKIM_SELECTOR, $1.lineno, &$3);
+		}
+		| DKIM DOMAIN string	{
+			setting(SET_DKIM_DOMAIN, $1.lineno, &$3);
 		}
 		| DKIM EXPIRE string	{
 			setting(SET_DKIM_EXPIRE, $1.lineno, &$3);

@@ -866,3 +866,31 @@ def test_bounce_from_the_relay_is_not_signed(mxnet):
     # whatever it had (the stored, unsigned copy or the header).
     top, _ = split(b.data)
     assert "dkim-signature" not in [n.lower() for n, _ in top], b.data[:2000]
+
+
+def test_bounce_is_signed_with_the_relays_own_domain(mxnet):
+    """dkim domain relay-own.example: the relay's notices come from
+    MAILER-DAEMON@relay-own.example and are signed with the keys of that
+    domain (an authorized domain of the operator's own connector), which
+    verify; no other message gets those keys."""
+    own = "relay-own.example"
+    sink = mxnet.sink("example.net")
+    back = mxnet.sink(DOMAIN)
+    sink.rcpt_always("gone@example.net", "550 5.1.1 no such user")
+    relay, user, password, published = start(
+        mxnet, f"dkim domain {own}\n")
+    add_connector(relay, "operator")
+    authorize(relay, published, "operator", own)
+    code, text, qid = submit(relay, user, password,
+                             ["gone@example.net", "bob@example.net"],
+                             subject="signed bounce")
+    assert code == 250, text
+    (ok,) = sink.wait_messages(1)
+    assert check_signed(ok.data, published) == []      # d=example.com
+    (b,) = back.wait_messages(1)
+    m, _, _ = dsn_of(b)
+    assert m["From"].addresses[0].domain == own, m["From"]
+    sigs = signatures(b.data)
+    assert [s["d"] for s in sigs] == [own, own], sigs
+    for i in range(len(sigs)):
+        assert py_verify(b.data, published, i) is True, i

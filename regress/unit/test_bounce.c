@@ -589,6 +589,40 @@ test_is_auto_nul(void **state)
 }
 
 /* For regress/integration/test_bounce_format.py. */
+/*
+ * dkim domain: From: MAILER-DAEMON@ that domain, the reporting MTA and
+ * the Message-ID still the host name; a domain unfit for a header is
+ * refused like a bad host name.
+ */
+static void
+test_from_domain(void **state)
+{
+	struct bounce_params	 p;
+	struct bounce_rcpt	 r;
+	struct bounce_buf	 b;
+	const char		*why = NULL, *msg = "Subject: x\r\n\r\nhi\r\n";
+
+	params(&p);
+	memset(&r, 0, sizeof(r));
+	r.addr = "bob@example.net";
+	r.action = BOUNCE_FAILED;
+	r.status = "5.1.1";
+	p.from_domain = "own.example";
+	bounce_buf_init(&b, 0);
+	if (bounce_build(&p, &r, 1, (const uint8_t *)msg, strlen(msg), &b,
+	    &why) != 0)
+		fail_msg("build: %s", why);
+	assert_non_null(memmem(b.p, b.len, "From: \"Mail Delivery System\" "
+	    "<MAILER-DAEMON@own.example>\r\n", 58));
+	assert_non_null(memmem(b.p, b.len, "Reporting-MTA: dns; "
+	    "relay.example.com\r\n", 39));
+	assert_non_null(memmem(b.p, b.len, ".bounce@relay.example.com>", 26));
+	p.from_domain = "own example";
+	assert_int_equal(bounce_build(&p, &r, 1, (const uint8_t *)msg,
+	    strlen(msg), &b, &why), -1);
+	bounce_buf_free(&b);
+}
+
 static void
 test_write_sample(void **state)
 {
@@ -636,6 +670,7 @@ main(void)
 		cmocka_unit_test(test_wanted_table),
 		cmocka_unit_test(test_is_auto_table),
 		cmocka_unit_test(test_is_auto_nul),
+		cmocka_unit_test(test_from_domain),
 		cmocka_unit_test(test_write_sample),
 	};
 
