@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the seed corpora of the dns_parse, spf, dkim_record, config,
-smtp_parse, smtp_data, smtp_auth, envelope, mta_reply and dkim_sign fuzz
-targets
+smtp_parse, smtp_data, smtp_auth, envelope, mta_reply, dkim_sign and rate
+fuzz targets
 (their input layouts are in the comments of fuzz_NAME.c).
 
     python3 seeds.py        from regress/fuzz: rewrites corpus/NAME/*
@@ -490,6 +490,37 @@ DKIM_SIGN = {
 }
 
 
+# rate: 8 octets of time and limits, then a stored counter
+# (lka/rate.h: version, three window lengths, 3 x 144 buckets of slot and
+# two counts, all big-endian).
+def rate_counter(lens=(60000, 3600000, 86400000), slot_of=None,
+                 version=1):
+    out = version.to_bytes(8, "big")
+    for n in lens:
+        out += n.to_bytes(8, "big", signed=True)
+    for w, nb in enumerate((60, 60, 144)):
+        for pos in range(144):
+            if pos < nb and slot_of is not None:
+                out += slot_of(w, pos).to_bytes(8, "big", signed=True)
+                out += (1).to_bytes(4, "big") + (2).to_bytes(4, "big")
+            else:
+                out += bytes(16)
+    return out
+
+
+T0 = (1795683600000).to_bytes(8, "big")
+RATE = {
+    "empty_counter": T0 + rate_counter(),
+    "full_minute": T0 + rate_counter(
+        slot_of=lambda w, pos: 1765000000 + pos if w == 0 else 0),
+    "other_windows": T0 + rate_counter(lens=(2000, 6000, 20000)),
+    "bad_version": T0 + rate_counter(version=2),
+    "negative_slot": T0 + rate_counter(slot_of=lambda w, pos: -1),
+    "short": T0 + rate_counter()[:100],
+    "time_negative": (-5).to_bytes(8, "big", signed=True) + rate_counter(),
+}
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -511,6 +542,7 @@ def main():
     write("envelope", ENVELOPE)
     write("mta_reply", MTA_REPLY)
     write("dkim_sign", DKIM_SIGN)
+    write("rate", RATE)
 
 
 if __name__ == "__main__":
