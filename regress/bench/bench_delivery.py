@@ -74,10 +74,10 @@ class Deadline(Exception):
 class Sink:
     """smtpsink on a random loopback port; follows its records file."""
 
-    def __init__(self, path, base, limit_s):
+    def __init__(self, path, base, limit_s, port=0):
         self.records = os.path.join(base, "sink.records")
         self.proc = subprocess.Popen(
-            [path, "-b", "127.0.0.1", "-p", "0", "-o", self.records,
+            [path, "-b", "127.0.0.1", "-p", str(port), "-o", self.records,
              "-F", "20", "-D", str(limit_s)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True)
@@ -347,24 +347,37 @@ def detach_tools(procs):
 def delivery_run(name, kind, load, sink, port, user, password, root_of,
                  args, base, tag, total, rate=0, profile=False):
     """One generator run and the wait until the sink has every accepted
-    message; the measurements."""
-    root = root_of()
+    message; the measurements.  root_of() gives the MTA's root pid, or a
+    list of them (Postfix and a milter): the CPU is the sum of the trees."""
+    roots = root_of()
+    roots = list(roots) if isinstance(roots, (list, tuple)) else [roots]
+    root = roots[0]
+
+    def cpu_now():
+        return sum(tree_cpu(p) for p in roots)
+
+    def split_now():
+        out = {}
+        for p in roots:
+            out.update(cpu_by_process(p))
+        return out
+
     tools = attach_tools(root, args) if profile else []
     try:
-        split0 = cpu_by_process(root)
+        split0 = split_now()
         all0 = all_cpu()
         parts0 = stat_parts()
-        cpu0, busy0, sink0 = tree_cpu(root), machine_busy(), sink.cpu()
+        cpu0, busy0, sink0 = cpu_now(), machine_busy(), sink.cpu()
         self0 = sum(os.times()[:2])
         r = load.deliver(port, user, password, args.sessions, total, tag,
                          base, rate=rate)
         acc = r.pop("accepted")
         missing = sink.wait_for(list(acc), args.drain_timeout)
-        r["mta_cpu_s"] = tree_cpu(root) - cpu0
+        r["mta_cpu_s"] = cpu_now() - cpu0
         r["busy_s"] = machine_busy() - busy0
         r["sink_cpu_s"] = sink.cpu() - sink0
         r["bench_cpu_s"] = sum(os.times()[:2]) - self0
-        split1 = cpu_by_process(root)
+        split1 = split_now()
         r["cpu_split"] = cpu_split(split0, split1, root)
         mine = set(split0) | set(split1) | {os.getpid(), sink.pid}
         r["others"] = [(c, round(t, 3)) for c, t in

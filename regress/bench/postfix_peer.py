@@ -210,7 +210,10 @@ class Postfix:
     """A private Postfix instance under base/pf."""
 
     def __init__(self, base, port, cert, key, user, password,
-                 after="discard", procs=200, relay_port=None):
+                 after="discard", procs=200, relay_port=None, milter=None):
+        """milter: e.g. "inet:127.0.0.1:PORT", a milter for the mail
+        received over SMTP (bench_dkim.py: OpenDKIM); tempfail if it
+        fails."""
         if after not in AFTER:
             raise ValueError(f"after: one of {AFTER}")
         if (after == "relay") != (relay_port is not None):
@@ -242,6 +245,10 @@ class Postfix:
                                    openssl_conf=openssl_conf,
                                    after=AFTER_CF[after].format(
                                        relay_port=relay_port)))
+            if milter:
+                f.write(f"smtpd_milters = {milter}\n"
+                        "non_smtpd_milters =\n"
+                        "milter_default_action = tempfail\n")
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write(MASTER_CF.format(
                 port=f"127.0.0.1:{port}",
