@@ -118,11 +118,21 @@ class Handler512(DNSHandler):
 class DNSFixture:
     def __init__(self):
         self.zone = Zone()
-        self.udp = DNSServer(self.zone, port=0, address="127.0.0.1",
-                             handler=Handler512)
-        self.port = self.udp.server.server_address[1]
-        self.tcp = DNSServer(self.zone, port=self.port, address="127.0.0.1",
-                             tcp=True)
+        # UDP and TCP on the same port: the UDP port the kernel picks may
+        # be taken for TCP (a sink's listener, a connection's local
+        # port); pick again then.
+        for attempt in range(20):
+            self.udp = DNSServer(self.zone, port=0, address="127.0.0.1",
+                                 handler=Handler512)
+            self.port = self.udp.server.server_address[1]
+            try:
+                self.tcp = DNSServer(self.zone, port=self.port,
+                                     address="127.0.0.1", tcp=True)
+                break
+            except OSError:
+                self.udp.server.server_close()
+                if attempt == 19:
+                    raise
         # A short poll interval: stopping is then quick, not 0.5 s each.
         for srv in (self.udp, self.tcp):
             threading.Thread(target=srv.server.serve_forever,
