@@ -367,21 +367,22 @@ swar_text(uint64_t x)
 
 /*
  * Relaxed: skips eight octets at a time while they are text and single
- * SPs before text.  p[j - 1] is text.
+ * SPs before text, and returns the position of the first octet that is
+ * neither (or where fewer than nine octets are left).  p[j - 1] is text.
  */
 static size_t
 span_relaxed(const uint8_t *p, size_t j, size_t n)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint64_t	 x, text, sp, next;
+	uint64_t	 x, text, sp, next, bad;
 
 	while (n - j > 8) {
 		memcpy(&x, p + j, sizeof(x));
 		text = swar_text(x);
 		sp = swar_eq(x, ' ');
 		next = (text >> 8) | ((uint64_t)(p[j + 8] > 0x20) << 63);
-		if ((~text & ~sp & HIGHS) != 0 || (sp & ~next) != 0)
-			break;
+		if ((bad = ~text & ~(sp & next) & HIGHS) != 0)
+			return j + ((size_t)__builtin_ctzll(bad) >> 3);
 		j += 8;
 	}
 #endif
@@ -400,7 +401,7 @@ static void
 body_feed(struct body *b, const uint8_t *p, size_t n)
 {
 	const uint8_t	*cls = b->cls, *q;
-	size_t		 i = 0, j, swar;
+	size_t		 i = 0, j;
 	int		 simple = b->canon == DKIM_CANON_SIMPLE;
 
 	while (i < n) {
@@ -428,17 +429,14 @@ body_feed(struct body *b, const uint8_t *p, size_t n)
 			break;
 		default:
 			body_content(b);
-			for (j = i + 1, swar = j; j < n; ) {
+			for (j = i + 1; j < n; ) {
 				if (simple) {
 					q = memchr(p + j, '\r', n - j);
 					if ((j = q == NULL ? n : (size_t)(q - p)) ==
 					    n)
 						break;
-				} else if (j >= swar) {
-					/* Not again inside a block it refused. */
+				} else
 					j = span_relaxed(p, j, n);
-					swar = j + 8;
-				}
 				if (j >= n)
 					break;
 				if (cls[p[j]] == C_TEXT)
