@@ -411,9 +411,12 @@ store_write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* incoming/<id>.env, written (the batch's syncfs makes it durable). */
+/*
+ * incoming/<name>, e encoded, a new file: the batch's syncfs makes it
+ * durable, or with dosync its own fsync (an update of one envelope).
+ */
 static int
-store_write_env(const char *name, const struct envelope *e)
+store_write_env(const char *name, const struct envelope *e, int dosync)
 {
 	uint8_t	*buf;
 	size_t	 len;
@@ -428,7 +431,8 @@ store_write_env(const char *name, const struct envelope *e)
 		errno = save;
 		return -1;
 	}
-	if (store_write_all(fd, buf, len) == -1) {
+	if (store_write_all(fd, buf, len) == -1 ||
+	    (dosync && fsync(fd) == -1)) {
 		save = errno;
 		free(buf);
 		close(fd);
@@ -461,7 +465,7 @@ queue_store_prepare(const char *id, int rfd, struct envelope *e,
 	strlcpy(e->id, id, sizeof(e->id));
 	e->size = size;
 	step = "envelope";
-	if (store_write_env(env, e) == -1)
+	if (store_write_env(env, e, 0) == -1)
 		goto fail;
 	close(rfd);
 	*text = "";
@@ -631,9 +635,7 @@ int
 queue_store_update(const struct envelope *e)
 {
 	char	 upd[NAME_MAX_LEN + 1], env[NAME_MAX_LEN + 1];
-	uint8_t	*buf;
-	size_t	 len;
-	int	 fd, save;
+	int	 save;
 
 	if (!envelope_id_valid(e->id, strlen(e->id))) {
 		errno = EINVAL;
@@ -646,26 +648,8 @@ queue_store_update(const struct envelope *e)
 		return -1;
 	}
 	store_name(upd, e->id, ".upd");
-	if (envelope_encode(e, &buf, &len) == -1)
-		return -1;
-	if ((fd = openat(store.incoming, upd, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
-		save = errno;
-		free(buf);
-		errno = save;
-		return -1;
-	}
-	if (store_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
-		save = errno;
-		free(buf);
-		close(fd);
-		unlinkat(store.incoming, upd, 0);
-		errno = save;
-		return -1;
-	}
-	free(buf);
-	close(fd);
-	if (renameat(store.incoming, upd, store.queue, env) == -1) {
+	if (store_write_env(upd, e, 1) == -1 ||
+	    renameat(store.incoming, upd, store.queue, env) == -1) {
 		save = errno;
 		unlinkat(store.incoming, upd, 0);
 		errno = save;
@@ -705,18 +689,8 @@ queue_store_sync_queue(void)
 int
 queue_store_remove(const char *id)
 {
-	char	 name[NAME_MAX_LEN + 1];
-
-	if (!envelope_id_valid(id, strlen(id))) {
-		errno = EINVAL;
+	if (queue_store_unlink(id) == -1)
 		return -1;
-	}
-	/* The point of no return: without its envelope, no message. */
-	store_name(name, id, ".env");
-	if (unlinkat(store.queue, name, 0) == -1)
-		return -1;
-	store_name(name, id, ".msg");
-	store_unlink(store.queue, name);
 	if (fsync(store.queue) == -1) {
 		log_warn("queue: fsync %s after removing %s", DIR_QUEUE, id);
 		return -1;

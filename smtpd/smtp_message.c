@@ -44,6 +44,16 @@ smtp_message_rollback(struct smtp_session *s)
 }
 
 void
+smtp_rcpt_free(struct smtp_rcpt *r)
+{
+	if (r == NULL)
+		return;
+	free(r->addr);
+	free(r->orcpt);
+	free(r);
+}
+
+void
 smtp_message_reset(struct smtp_session *s)
 {
 	struct smtp_rcpt	*r;
@@ -51,16 +61,10 @@ smtp_message_reset(struct smtp_session *s)
 	smtp_message_rollback(s);
 	while ((r = TAILQ_FIRST(&s->rcpts)) != NULL) {
 		TAILQ_REMOVE(&s->rcpts, r, entry);
-		free(r->addr);
-		free(r->orcpt);
-		free(r);
+		smtp_rcpt_free(r);
 	}
-	if ((r = s->rcpt_asking) != NULL) {
-		free(r->addr);
-		free(r->orcpt);
-		free(r);
-		s->rcpt_asking = NULL;
-	}
+	smtp_rcpt_free(s->rcpt_asking);
+	s->rcpt_asking = NULL;
 	s->nrcpt = 0;
 	s->rcpt_refused = 0;
 	free(s->data);

@@ -600,9 +600,7 @@ cmd_rcpt(struct smtp_session *s, const char *args)
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->addr = strdup(addr)) == NULL ||
 	    (rp.orcpt[0] && (r->orcpt = strdup(rp.orcpt)) == NULL)) {
-		if (r != NULL)
-			free(r->addr);
-		free(r);
+		smtp_rcpt_free(r);
 		reply(s, "452 4.3.0 Out of memory");
 		return;
 	}
@@ -1020,9 +1018,7 @@ answer_rcpt(struct smtp_session *s, int result, char *why)
 	if (result == LKA_SENDER_OK)
 		rcpt_accept(s, r);
 	else {
-		free(r->addr);
-		free(r->orcpt);
-		free(r);
+		smtp_rcpt_free(r);
 		s->rcpt_refused = 1;
 		if (result == LKA_SENDER_RATE)
 			reply(s, "451 4.7.1 %s", why);

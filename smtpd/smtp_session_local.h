@@ -125,6 +125,7 @@ void	smtp_session_clean_text(char *);
 
 /* smtp_message.c */
 void	smtp_message_reset(struct smtp_session *);
+void	smtp_rcpt_free(struct smtp_rcpt *);
 void	smtp_message_ask_file(struct smtp_session *);
 void	smtp_message_input(struct smtp_session *);
 void	smtp_message_file(struct smtp_session *, int, const char *);
