@@ -117,6 +117,7 @@ config_new(void)
 	conf->smtp_timeout_command = CONFIG_DEFAULT_SMTP_TIMEOUT_COMMAND;
 	conf->smtp_timeout_data = CONFIG_DEFAULT_SMTP_TIMEOUT_DATA;
 	conf->smtp_timeout_handshake = CONFIG_DEFAULT_SMTP_TIMEOUT_HANDSHAKE;
+	conf->smtp_tls_threads = CONFIG_DEFAULT_SMTP_TLS_THREADS;
 
 	conf->limits.messages[WINDOW_MINUTE] = CONFIG_DEFAULT_MSG_MINUTE;
 	conf->limits.messages[WINDOW_HOUR] = CONFIG_DEFAULT_MSG_HOUR;

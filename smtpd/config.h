@@ -98,6 +98,8 @@ struct config_limits {
 #define CONFIG_DEFAULT_SMTP_TIMEOUT_COMMAND	300
 #define CONFIG_DEFAULT_SMTP_TIMEOUT_DATA	600
 #define CONFIG_DEFAULT_SMTP_TIMEOUT_HANDSHAKE	30
+/* Threads for TLS handshakes in smtp; -1: one per online CPU. */
+#define CONFIG_DEFAULT_SMTP_TLS_THREADS		(-1)
 
 /*
  * Delivery from the queue, by the relay agent (mta): the retry schedule
@@ -189,6 +191,7 @@ struct sendgated_conf {
 	int64_t			 smtp_timeout_command;	/* seconds */
 	int64_t			 smtp_timeout_data;	/* seconds */
 	int64_t			 smtp_timeout_handshake; /* seconds */
+	int			 smtp_tls_threads;	/* -1: per CPU */
 
 	struct config_limits	 limits;		/* connector defaults */
 	int64_t			 limit_windows[WINDOW_COUNT];	/* seconds */

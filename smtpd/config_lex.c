@@ -147,6 +147,7 @@ static const struct keyword {
 	{ "state",	STATE },
 	{ "timeout",	TIMEOUT },
 	{ "tls",	TLS },
+	{ "tls-threads", TLSTHREADS },
 	{ "user",	USER },
 	{ "verification", VERIFICATION },
 	{ "verify",	VERIFY },

@@ -44,6 +44,7 @@
 #define PARSE_CMD_TIMEOUT_MAX	3600ULL
 #define PARSE_DATA_TIMEOUT_MAX	(24ULL * 3600)
 #define PARSE_TLS_TIMEOUT_MAX	600ULL
+#define PARSE_TLS_THREADS_MAX	64	/* smtp handshake threads */
 #define PARSE_DNS_PORT		53	/* of a resolver without port */
 #define PARSE_RETRY_MIN		1ULL	/* tests; 1m and more in practice */
 #define PARSE_RETRY_MAX		(24ULL * 3600)
@@ -100,6 +101,7 @@ enum setting {
 	SET_SMTP_CMD_TIMEOUT,
 	SET_SMTP_DATA_TIMEOUT,
 	SET_SMTP_TLS_TIMEOUT,
+	SET_SMTP_TLS_THREADS,
 	SET_QUEUE_EXPIRE,
 	SET_QUEUE_WARN,
 	SET_DELIVER_PORT,
@@ -233,6 +235,9 @@ static const struct {
 	[SET_SMTP_TLS_TIMEOUT] = { "smtp timeout handshake", VALUE_DURATION,
 				    CONF_FIELD(smtp_timeout_handshake),
 				    1, PARSE_TLS_TIMEOUT_MAX },
+	[SET_SMTP_TLS_THREADS] = { "smtp tls-threads", VALUE_NUMBER,
+				    CONF_FIELD(smtp_tls_threads),
+				    0, PARSE_TLS_THREADS_MAX },
 	[SET_QUEUE_EXPIRE] =	{ "queue expire", VALUE_DURATION,
 				    CONF_FIELD(queue_expire),
 				    PARSE_EXPIRE_MIN, PARSE_EXPIRE_MAX },
@@ -344,7 +349,7 @@ static void	 tls_domain(int, int, const struct token *);
 %token	<tok>	INCLUDE JUNK KEY KEYS LIMIT LISTEN MESSAGE MESSAGES MINUTE MTA
 %token	<tok>	ON OPPORTUNISTIC PAUSED PER PKI PLAIN PORT PREFIX QUEUE RECIPIENTS RELAY
 %token	<tok>	REQUIRE RESOLVER RETRY SELECTOR SESSIONS SESSIONSPERADDR SIGNER
-%token	<tok>	SIZE SMTP SMTPS SOCKET SPF STARTTLS STATE TIMEOUT TLS USER
+%token	<tok>	SIZE SMTP SMTPS SOCKET SPF STARTTLS STATE TIMEOUT TLS TLSTHREADS USER
 %token	<tok>	VERIFICATION VERIFY VIA WARN WINDOWS
 %token	<tok>	ERROR STRING NUMBER
 %type	<tok>	string
@@ -465,6 +470,9 @@ setting		: HOSTNAME string	{
 		}
 		| SMTP TIMEOUT HANDSHAKE string {
 			setting(SET_SMTP_TLS_TIMEOUT, $1.lineno, &$4);
+		}
+		| SMTP TLSTHREADS string {
+			setting(SET_SMTP_TLS_THREADS, $1.lineno, &$3);
 		}
 		| QUEUE EXPIRE string	{
 			setting(SET_QUEUE_EXPIRE, $1.lineno, &$3);

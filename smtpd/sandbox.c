@@ -94,6 +94,9 @@ sandbox_filter_load(const struct sandbox_rule *rules, enum sandbox_mode mode)
 		goto done;
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0)
 		goto done;
+	/* Onto every thread (smtp's handshake threads), or not at all. */
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) < 0)
+		goto done;
 	if (sandbox_add(ctx, sandbox_base_rules) == -1 ||
 	    sandbox_add(ctx, rules) == -1)
 		goto done;

@@ -28,6 +28,7 @@
 #include "proto.h"
 #include "smtp.h"
 #include "smtp_client.h"
+#include "smtp_hspool.h"
 #include "smtp_session.h"
 
 #define SMTP_ACCEPT_PAUSE	1	/* seconds, after EMFILE/ENFILE */
@@ -243,6 +244,23 @@ smtp_dispatch(struct mproc *p, struct imsg *im)
 	mproc_malformed(p, im, NULL);
 }
 
+/*
+ * Handshake threads: one per CPU by default, as the loop itself is
+ * mostly idle while they sign; none on one CPU, where a thread would only
+ * add switches.
+ */
+static int
+smtp_tls_threads(void)
+{
+	long	 n;
+
+	if (smtp_conf->smtp_tls_threads >= 0)
+		return smtp_conf->smtp_tls_threads;
+	if ((n = sysconf(_SC_NPROCESSORS_ONLN)) <= 1)
+		return 0;
+	return n > 16 ? 16 : (int)n;
+}
+
 /* One descriptor per session and some to spare. */
 static void
 smtp_nofile(void)
@@ -291,6 +309,7 @@ smtp_main(struct sendgated_conf *conf, const struct child_opts *o)
 	evtimer_assign(&smtp_accept_timer, child_base(), smtp_accept_resume,
 	    NULL);
 	smtp_session_init(&smtp_params);
+	smtp_hspool_start(child_base(), smtp_tls_threads());
 	sandbox_enter(&spec, o->sandbox);
 	child_ready();
 	child_run();

@@ -9,6 +9,7 @@
  * event on a paused session would spin the loop.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@ enum {
 
 static void	io_event(int, short, void *);
 static int	io_write(struct smtp_io *);
+static void	io_handshake_done(struct smtp_hsjob *);
 
 static void
 io_arm(struct event *ev, int *armed, int want)
@@ -61,8 +63,8 @@ io_update(struct smtp_io *io)
 		want_r = want_w = 0;
 		break;
 	case IO_HANDSHAKE:
-		want_r = io->hs_want == EV_READ;
-		want_w = io->hs_want == EV_WRITE;
+		want_r = !io->hs_busy && io->hs_want == EV_READ;
+		want_w = !io->hs_busy && io->hs_want == EV_WRITE;
 		break;
 	default:
 		want_r = (!io->paused &&
@@ -94,6 +96,7 @@ smtp_io_init(struct smtp_io *io, struct event_base *base, int fd,
 	    io);
 	event_assign(&io->ev_write, base, fd, EV_WRITE | EV_PERSIST,
 	    io_event, io);
+	io->hs_job.done = io_handshake_done;
 	io_update(io);
 	return 0;
 }
@@ -105,6 +108,10 @@ smtp_io_free(struct smtp_io *io)
 	event_del(&io->ev_read);
 	event_del(&io->ev_write);
 	io->read_armed = io->write_armed = 0;
+	if (io->hs_busy) {
+		smtp_hspool_cancel(&io->hs_job);
+		io->hs_busy = 0;
+	}
 	if (io->tls != NULL) {
 		/* No waiting for the peer's close_notify. */
 		(void)tls_close(io->tls);
@@ -271,48 +278,38 @@ io_write(struct smtp_io *io)
 	return SMTP_IO_DRAINED;
 }
 
-static void
-io_event(int fd, short ev, void *arg)
+/*
+ * Where a handshake step left the connection.  Returns 1 when the
+ * session is up and input may already wait (the client's first command
+ * can come with its Finished).
+ */
+static int
+io_handshake_result(struct smtp_io *io, int rc, int *what)
 {
-	struct smtp_io	*io = arg;
-	int		 what = 0, rd, wr;
+	switch (rc) {
+	case TLS_WANT_POLLIN:
+		io->hs_want = EV_READ;
+		return 0;
+	case TLS_WANT_POLLOUT:
+		io->hs_want = EV_WRITE;
+		return 0;
+	case 0:
+		io->state = IO_TLS;
+		*what |= SMTP_IO_TLSREADY;
+		return 1;
+	default:
+		io->error = tls_error(io->tls);
+		io->state = IO_DEAD;
+		*what |= SMTP_IO_CLOSED;
+		return 0;
+	}
+}
 
-	if (io->pending) {
-		/* What smtp_io_flush saw happen. */
-		what = io->pending;
-		io->pending = 0;
-		if (what & SMTP_IO_CLOSED) {
-			io->cb(io, what, io->arg);
-			return;
-		}
-	}
-	if (io->state == IO_HANDSHAKE) {
-		switch (tls_handshake(io->tls)) {
-		case TLS_WANT_POLLIN:
-			io->hs_want = EV_READ;
-			break;
-		case TLS_WANT_POLLOUT:
-			io->hs_want = EV_WRITE;
-			break;
-		case 0:
-			io->state = IO_TLS;
-			what |= SMTP_IO_TLSREADY;
-			break;
-		default:
-			io->error = tls_error(io->tls);
-			io->state = IO_DEAD;
-			what |= SMTP_IO_CLOSED;
-		}
-		if (!(what & SMTP_IO_TLSREADY)) {
-			io_update(io);
-			if (what)
-				io->cb(io, what, io->arg);
-			return;
-		}
-		ev = EV_READ;	/* the client may have sent already */
-	}
-	if (io->state == IO_DEAD)
-		return;
+/* Read and write what the readiness in ev allows, then tell the session. */
+static void
+io_transfer(struct smtp_io *io, short ev, int what)
+{
+	int	 rd, wr;
 
 	rd = io->state == IO_TLS && io->rd_wants_out ?
 	    (ev & EV_WRITE) : (ev & EV_READ);
@@ -327,4 +324,58 @@ io_event(int fd, short ev, void *arg)
 	io_update(io);
 	if (what)
 		io->cb(io, what, io->arg);
+}
+
+/* A handshake step came back from a thread. */
+static void
+io_handshake_done(struct smtp_hsjob *job)
+{
+	struct smtp_io	*io = (struct smtp_io *)((char *)job -
+			    offsetof(struct smtp_io, hs_job));
+	int		 what = 0;
+
+	io->hs_busy = 0;
+	if (io_handshake_result(io, job->rc, &what))
+		io_transfer(io, EV_READ, what);
+	else {
+		io_update(io);
+		if (what)
+			io->cb(io, what, io->arg);
+	}
+}
+
+static void
+io_event(int fd, short ev, void *arg)
+{
+	struct smtp_io	*io = arg;
+	int		 what = 0;
+
+	if (io->pending) {
+		/* What smtp_io_flush saw happen. */
+		what = io->pending;
+		io->pending = 0;
+		if (what & SMTP_IO_CLOSED) {
+			io->cb(io, what, io->arg);
+			return;
+		}
+	}
+	if (io->state == IO_HANDSHAKE) {
+		if (smtp_hspool_threads() > 0 && what == 0) {
+			/* No events until the step is back. */
+			io->hs_busy = 1;
+			io->hs_job.tls = io->tls;
+			io_update(io);
+			smtp_hspool_submit(&io->hs_job);
+			return;
+		}
+		if (!io_handshake_result(io, tls_handshake(io->tls), &what)) {
+			io_update(io);
+			if (what)
+				io->cb(io, what, io->arg);
+			return;
+		}
+		ev = EV_READ;	/* the client may have sent already */
+	}
+	if (io->state != IO_DEAD)
+		io_transfer(io, ev, what);
 }

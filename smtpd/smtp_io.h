@@ -14,6 +14,8 @@
 
 #include <event.h>
 
+#include "smtp_hspool.h"
+
 struct tls;
 
 #define SMTP_IO_IN_MAX		(64 * 1024)	/* read no further */
@@ -36,6 +38,8 @@ struct smtp_io {
 	int			 rd_wants_out;	/* TLS read waits to write */
 	int			 wr_wants_in;	/* TLS write waits to read */
 	int			 hs_want;	/* handshake: EV_READ, EV_WRITE */
+	int			 hs_busy;	/* a handshake step is out */
+	struct smtp_hsjob	 hs_job;
 	struct event		 ev_read;
 	struct event		 ev_write;
 	int			 read_armed;

@@ -21,6 +21,17 @@ def tls_context():
     return ctx
 
 
+def client_hello():
+    """The first flight of a real TLS client: its ClientHello."""
+    out = ssl.MemoryBIO()
+    obj = tls_context().wrap_bio(ssl.MemoryBIO(), out)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
 def add_connector(relay, name=CONNECTOR):
     r = relay.ctl("connector", "add", name, json_out=True, check=True)
     cred = json.loads(r.stdout)["credentials"]

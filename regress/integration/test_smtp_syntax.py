@@ -19,8 +19,8 @@ import uuid
 import pytest
 
 from conftest import SANITIZED, Relay, wait_for
-from submit import (DOMAIN, RawSession, incoming, queued, sending_relay,
-                    submission, tls_context)
+from submit import (DOMAIN, RawSession, client_hello, incoming, queued,
+                    sending_relay, submission)
 
 NO_RATES = ("limit messages 0 per minute\nlimit messages 0 per hour\n"
             "limit messages 0 per day\n")
@@ -413,16 +413,6 @@ def test_valid_utf8_address_with_smtputf8_is_accepted(main):
 
 
 # F9: protocol confusion.
-
-def client_hello():
-    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = tls_context().wrap_bio(inc, out)
-    try:
-        obj.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    return out.read()
-
 
 def test_tls_hello_on_starttls_port_is_refused_then_closed(main):
     s = RawSession(main.relay)

@@ -130,6 +130,7 @@ static const struct {
 	FIELD("smtp timeout command", smtp_timeout_command, I64),
 	FIELD("smtp timeout data", smtp_timeout_data, I64),
 	FIELD("smtp timeout handshake", smtp_timeout_handshake, I64),
+	FIELD("smtp tls-threads", smtp_tls_threads, INT),
 	FIELD("queue expire", queue_expire, I64),
 	FIELD("queue warn", queue_warn, I64),
 	FIELD("deliver port", deliver_port, INT),

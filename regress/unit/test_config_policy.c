@@ -87,6 +87,11 @@ static const struct good_row good[] = {
 	{ "smtp timeout handshake 10m\n", "smtp timeout handshake", "600" },
 	{ "smtp timeout handshake 600s\n", "smtp timeout handshake", "600" },
 	{ "smtp timeout handshake 45\n", "smtp timeout handshake", "45" },
+	{ "", "smtp tls-threads", "-1" },
+	{ "smtp tls-threads 0\n", "smtp tls-threads", "0" },
+	{ "smtp tls-threads 64\n", "smtp tls-threads", "64" },
+	{ "smtp tls-threads 4\nsmtp timeout handshake 3\n",
+	    "smtp tls-threads", "4" },
 	{ "smtp limit sessions 9\nsmtp limit sessions-per-address 8\n"
 	    "smtp limit junk 7\nsmtp limit auth-failures 6\n"
 	    "smtp timeout command 5\nsmtp timeout data 4\n"
@@ -251,6 +256,12 @@ static const struct bad_row bad[] = {
 	    "invalid number '101' (must be 1-100)") },
 	{ "smtp limit auth-failures 3x\n", E(1, "smtp limit auth-failures: "
 	    "invalid number '3x' (must be 1-100)") },
+	{ "smtp tls-threads 65\n", E(1, "smtp tls-threads: invalid number "
+	    "'65' (must be 0-64)") },
+	{ "smtp tls-threads -1\n", E(1, "smtp tls-threads: invalid number "
+	    "'-1' (must be 0-64)") },
+	{ "smtp tls-threads 1\nsmtp tls-threads 2\n", E(2, "duplicate "
+	    "'smtp tls-threads' statement (first at line 1)") },
 	{ "smtp limit sessions 1\nsmtp limit sessions 2\n",
 	    E(2, "duplicate 'smtp limit sessions' statement (first at line "
 	    "1)") },

@@ -1,0 +1,128 @@
+"""TLS handshakes on smtp's worker threads (smtp tls-threads): the threads
+exist and are confined like the process, many sessions handshaking at once
+on both listeners all get their mail queued, clients that break off in the
+middle of a handshake harm nobody, and with no threads the loop does the
+handshakes itself."""
+
+import os
+import pwd
+import socket
+import threading
+
+from submit import (client_hello, message, queued, sending_relay,
+                    smtps_client, starttls_client)
+
+
+def smtp_tasks(relay):
+    """{tid: /proc status} of every thread of the smtp process."""
+    pid = relay.pids()["smtp"]
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            out[tid] = dict(line.rstrip("\n").split(":\t", 1) for line in f
+                            if ":\t" in line)
+    return out
+
+
+def send_one(relay, user, password, n, implicit):
+    c = smtps_client(relay) if implicit else starttls_client(relay)
+    try:
+        c.login(user, password)
+        c.sendmail("app@example.com", ["someone@example.net"],
+                   message(subject=f"parallel {n}"))
+    finally:
+        c.quit()
+
+
+def subjects(relay):
+    return sorted(m.split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0]
+                  for _, m in queued(relay).values())
+
+
+def run_parallel(relay, user, password, first, count):
+    """count clients at once, STARTTLS and implicit TLS in turn."""
+    errors = []
+
+    def client(n):
+        try:
+            send_one(relay, user, password, n, implicit=n % 2 == 1)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(f"{n}: {e!r}")
+
+    threads = [threading.Thread(target=client, args=(n,))
+               for n in range(first, first + count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+
+
+def test_threads_exist_and_are_confined(relay_factory):
+    relay, _, _ = sending_relay(relay_factory, "smtp tls-threads 3\n")
+    tasks = smtp_tasks(relay)
+    assert len(tasks) == 4
+    uid = str(pwd.getpwnam("_sendgate").pw_uid)
+    for st in tasks.values():
+        # The filter was synchronised onto every thread (TSYNC).
+        assert st["Seccomp"] == "2"
+        assert st["NoNewPrivs"] == "1"
+        assert st["Uid"].split() == [uid] * 4
+        assert int(st["CapEff"], 16) == 0
+    assert "TLS handshakes on 3 threads" in relay.logtext()
+
+
+def test_default_is_one_thread_per_cpu(relay_factory):
+    relay, user, password = sending_relay(relay_factory)
+    ncpu = os.cpu_count()
+    want = 0 if ncpu <= 1 else min(ncpu, 16)
+    assert len(smtp_tasks(relay)) == 1 + want
+    send_one(relay, user, password, 0, implicit=False)
+    assert subjects(relay) == [b"parallel 0"]
+
+
+def test_parallel_handshakes_on_both_listeners(relay_factory):
+    relay, user, password = sending_relay(relay_factory,
+                                          "smtp tls-threads 2\n")
+    run_parallel(relay, user, password, 0, 40)
+    assert subjects(relay) == sorted(f"parallel {n}".encode()
+                                     for n in range(40))
+
+
+def test_no_threads_handshakes_on_the_loop(relay_factory):
+    relay, user, password = sending_relay(relay_factory,
+                                          "smtp tls-threads 0\n")
+    assert len(smtp_tasks(relay)) == 1
+    run_parallel(relay, user, password, 0, 10)
+    assert len(subjects(relay)) == 10
+    assert "TLS handshakes on" not in relay.logtext()
+
+
+def test_clients_breaking_off_mid_handshake(relay_factory):
+    """Garbage instead of a ClientHello, a ClientHello and gone, a
+    ClientHello and gone after the server's flight, and silence until the
+    handshake deadline: those sessions end, the others go on, smtp
+    lives."""
+    relay, user, password = sending_relay(
+        relay_factory, "smtp tls-threads 2\nsmtp timeout handshake 2s\n")
+    pid = relay.pids()["smtp"]
+    silent = socket.create_connection(("127.0.0.1", relay.ports[1]))
+    for i in range(30):
+        s = socket.create_connection(("127.0.0.1", relay.ports[1]))
+        if i % 3 == 0:
+            s.sendall(b"\x16\x03\x01\x02\x00garbage" * 20)
+        else:
+            s.sendall(client_hello())
+            if i % 3 == 2:
+                # The server's flight arrives; no Finished follows.
+                s.settimeout(10)
+                assert s.recv(1)[0] == 0x16
+        s.close()
+    run_parallel(relay, user, password, 0, 6)
+    # The silent one is closed at the deadline.
+    silent.settimeout(10)
+    assert silent.recv(100) == b""
+    silent.close()
+    assert relay.pids()["smtp"] == pid
+    send_one(relay, user, password, 6, implicit=True)
+    assert len(subjects(relay)) == 7

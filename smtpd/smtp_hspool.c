@@ -1,0 +1,222 @@
+/*
+ * TLS handshakes on worker threads (see smtp_hspool.h).
+ *
+ * One mutex guards the job lists and every job's `where'; the threads
+ * touch nothing else of the process but the job's struct tls, which the
+ * loop leaves alone until the job is back.  libevent is never called
+ * from a thread: a thread that finishes a job puts it on the done list
+ * and writes one byte to a pipe when that list was empty, and the loop
+ * takes the jobs off the list when the pipe is readable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <tls.h>
+
+#include "log.h"
+#include "smtp_hspool.h"
+
+#define HSPOOL_STACK	(1024 * 1024)
+
+enum {
+	JOB_IDLE = 0,	/* with the loop */
+	JOB_QUEUED,	/* on the work list */
+	JOB_RUNNING,	/* a thread is in tls_handshake() */
+	JOB_DONE	/* on the done list */
+};
+
+TAILQ_HEAD(hsjobs, smtp_hsjob);
+
+static pthread_mutex_t	 hspool_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 hspool_work = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	 hspool_finished = PTHREAD_COND_INITIALIZER;
+static struct hsjobs	 hspool_todo = TAILQ_HEAD_INITIALIZER(hspool_todo);
+static struct hsjobs	 hspool_done = TAILQ_HEAD_INITIALIZER(hspool_done);
+static int		 hspool_nthreads;
+static int		 hspool_running;	/* jobs in tls_handshake() */
+static int		 hspool_signalled;	/* a byte is in the pipe */
+static int		 hspool_stopping;
+static int		 hspool_pipe[2] = { -1, -1 };
+static struct event	 hspool_ev;
+
+static void
+hspool_lock(void)
+{
+	if (pthread_mutex_lock(&hspool_mtx) != 0)
+		fatalx("hspool: mutex lock");
+}
+
+static void
+hspool_unlock(void)
+{
+	if (pthread_mutex_unlock(&hspool_mtx) != 0)
+		fatalx("hspool: mutex unlock");
+}
+
+static void *
+hspool_thread(void *arg)
+{
+	struct smtp_hsjob	*job;
+	int			 rc;
+	char			 c = 0;
+
+	hspool_lock();
+	for (;;) {
+		while (TAILQ_EMPTY(&hspool_todo) && !hspool_stopping)
+			pthread_cond_wait(&hspool_work, &hspool_mtx);
+		if (hspool_stopping)
+			break;
+		job = TAILQ_FIRST(&hspool_todo);
+		TAILQ_REMOVE(&hspool_todo, job, entry);
+		job->where = JOB_RUNNING;
+		hspool_running++;
+		hspool_unlock();
+
+		rc = tls_handshake(job->tls);
+
+		hspool_lock();
+		job->rc = rc;
+		job->where = JOB_DONE;
+		hspool_running--;
+		TAILQ_INSERT_TAIL(&hspool_done, job, entry);
+		/*
+		 * One byte wakes the loop for every job on the list; the
+		 * pipe never fills.  A failed write would leave the job
+		 * stuck: there is no way to go on.
+		 */
+		if (!hspool_signalled) {
+			if (write(hspool_pipe[1], &c, 1) != 1) {
+				hspool_unlock();
+				fatal("hspool: write");
+			}
+			hspool_signalled = 1;
+		}
+		pthread_cond_broadcast(&hspool_finished);
+	}
+	hspool_unlock();
+	return NULL;
+}
+
+/* On the loop: hand every finished job back to its connection. */
+static void
+hspool_wakeup(int fd, short ev, void *arg)
+{
+	struct smtp_hsjob	*job;
+	char			 buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	hspool_lock();
+	hspool_signalled = 0;
+	for (;;) {
+		if ((job = TAILQ_FIRST(&hspool_done)) == NULL)
+			break;
+		TAILQ_REMOVE(&hspool_done, job, entry);
+		job->where = JOB_IDLE;
+		/* The callback may cancel other jobs: not under the lock. */
+		hspool_unlock();
+		job->done(job);
+		hspool_lock();
+	}
+	hspool_unlock();
+}
+
+/*
+ * At exit: let no thread be inside libtls while the process tears
+ * OpenSSL down (its atexit handler was registered before ours, so it
+ * runs after).
+ */
+static void
+hspool_stop(void)
+{
+	hspool_lock();
+	hspool_stopping = 1;
+	pthread_cond_broadcast(&hspool_work);
+	while (hspool_running > 0)
+		pthread_cond_wait(&hspool_finished, &hspool_mtx);
+	hspool_unlock();
+}
+
+void
+smtp_hspool_start(struct event_base *base, int n)
+{
+	pthread_attr_t	 attr;
+	pthread_t	 t;
+	sigset_t	 all, old;
+	int		 i, flags;
+
+	if (n <= 0)
+		return;
+	if (pipe(hspool_pipe) == -1)
+		fatal("hspool: pipe");
+	for (i = 0; i < 2; i++)
+		if ((flags = fcntl(hspool_pipe[i], F_GETFL)) == -1 ||
+		    fcntl(hspool_pipe[i], F_SETFL, flags | O_NONBLOCK) == -1 ||
+		    fcntl(hspool_pipe[i], F_SETFD, FD_CLOEXEC) == -1)
+			fatal("hspool: fcntl");
+	event_assign(&hspool_ev, base, hspool_pipe[0], EV_READ | EV_PERSIST,
+	    hspool_wakeup, NULL);
+	event_add(&hspool_ev, NULL);
+
+	/*
+	 * One malloc arena for all threads: a thread's own arena is made
+	 * and grown with mprotect(), which the sandbox does not allow.
+	 */
+	if (mallopt(M_ARENA_MAX, 1) != 1)
+		fatalx("hspool: mallopt");
+	/* Signals stay with the loop's thread. */
+	sigfillset(&all);
+	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0 ||
+	    pthread_attr_init(&attr) != 0 ||
+	    pthread_attr_setstacksize(&attr, HSPOOL_STACK) != 0 ||
+	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0)
+		fatalx("hspool: thread attributes");
+	for (i = 0; i < n; i++)
+		if (pthread_create(&t, &attr, hspool_thread, NULL) != 0)
+			fatalx("hspool: cannot start thread %d of %d", i + 1,
+			    n);
+	pthread_attr_destroy(&attr);
+	if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
+		fatalx("hspool: sigmask");
+	hspool_nthreads = n;
+	if (atexit(hspool_stop) != 0)
+		fatalx("hspool: atexit");
+	log_debug("TLS handshakes on %d thread%s", n, n == 1 ? "" : "s");
+}
+
+int
+smtp_hspool_threads(void)
+{
+	return hspool_nthreads;
+}
+
+void
+smtp_hspool_submit(struct smtp_hsjob *job)
+{
+	hspool_lock();
+	if (job->where != JOB_IDLE)
+		fatalx("hspool: job submitted twice");
+	job->where = JOB_QUEUED;
+	TAILQ_INSERT_TAIL(&hspool_todo, job, entry);
+	pthread_cond_signal(&hspool_work);
+	hspool_unlock();
+}
+
+void
+smtp_hspool_cancel(struct smtp_hsjob *job)
+{
+	hspool_lock();
+	while (job->where == JOB_RUNNING)
+		pthread_cond_wait(&hspool_finished, &hspool_mtx);
+	if (job->where == JOB_QUEUED)
+		TAILQ_REMOVE(&hspool_todo, job, entry);
+	else if (job->where == JOB_DONE)
+		TAILQ_REMOVE(&hspool_done, job, entry);
+	job->where = JOB_IDLE;
+	hspool_unlock();
+}
