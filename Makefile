@@ -150,9 +150,9 @@ bench: bench-tools
 $(BUILD)/smtpload: regress/bench/smtpload.c
 	@mkdir -p $(BUILD)
 	$(CC) $(CSTD) $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
-	    $(shell $(PKG_CONFIG) --cflags libssl libcrypto) $(ALL_LDFLAGS) \
-	    -o $@ regress/bench/smtpload.c \
-	    $(shell $(PKG_CONFIG) --libs libssl libcrypto) -lpthread
+	    $(shell $(PKG_CONFIG) --cflags libssl libcrypto gnutls) \
+	    $(ALL_LDFLAGS) -o $@ regress/bench/smtpload.c \
+	    $(shell $(PKG_CONFIG) --libs libssl libcrypto gnutls) -lpthread
 $(BUILD)/smtpsink: regress/bench/smtpsink.c
 	@mkdir -p $(BUILD)
 	$(CC) $(CSTD) $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \

@@ -888,6 +888,7 @@ def parse_args():
                         "this nice value (e.g. -10)")
     p.add_argument("--no-postfix", action="store_true")
     p.add_argument("--no-sendgated", action="store_true")
+    bs.add_tls_option(p)
     args = p.parse_args()
     args.perf = args.perf and os.path.abspath(args.perf)
     args.strace = args.strace and os.path.abspath(args.strace)

@@ -792,6 +792,7 @@ def parse_args():
     p.add_argument("--no-e2e", action="store_true")
     p.add_argument("--no-postfix", action="store_true")
     p.add_argument("--no-sendgated", action="store_true")
+    bs.add_tls_option(p)
     args = p.parse_args()
     # what bench_delivery's runs look for
     args.perf = args.strace = None

@@ -717,6 +717,7 @@ def parse_args():
     p.add_argument("--run-timeout", type=int, default=180)
     p.add_argument("--max-seconds", type=int, default=900,
                    help="bound of the whole benchmark, s (900)")
+    bs.add_tls_option(p)
     return p.parse_args()
 
 

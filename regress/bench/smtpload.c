@@ -10,18 +10,21 @@
  *
  * One thread per session, non-blocking sockets, every wait a poll() bounded
  * by the per-read timeout and the overall deadline.  TLS through OpenSSL,
- * no certificate verification (the bench uses a self-signed certificate),
- * no session resumption (every connection is a full handshake, as with
- * distinct clients).  The accept latency of a message is the time from the
- * end-of-data write having been handed to the kernel to the 250 reply read.
+ * or GnuTLS with -G (OpenSSL 3.0 spends nearly half of the generator's CPU
+ * decoding the server's certificate, CPU taken from the server under test
+ * on a small machine), no certificate verification (the bench uses a
+ * self-signed certificate), no session resumption (every connection is a
+ * full handshake, as with distinct clients), TLS 1.3 only unless -a.  The
+ * accept latency of a message is the time from the end-of-data write
+ * having been handed to the kernel to the 250 reply read.
  *
  * With -L FILE (bench_delivery.py), every message carries a header
  * "X-Bench-Seq: TAG.K" (K its number in the run, TAG from -q, the pid by
  * default), and FILE gets one line "TAG.K NS" per accepted message: the
  * CLOCK_REALTIME time (ns) its 250 arrived: the kernel's receive time of
  * the segment that brought it (SO_TIMESTAMPNS, read with MSG_PEEK before
- * OpenSSL reads it), which a busy CPU does not delay as it delays the
- * thread; the time the thread read it if the kernel gives none.  With
+ * the TLS library reads it), which a busy CPU does not delay as it delays
+ * the thread; the time the thread read it if the kernel gives none.  With
  * -R RATE the messages are offered at a fixed rate (message K not started
  * before K/RATE s after the start; the first of a connection before
  * connecting), as long as enough sessions are free.
@@ -53,11 +56,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #define LINE_MAX_REPLY	4096
+/* GnuTLS: its default groups, but X25519 first, as OpenSSL has them. */
+#define GTLS_GROUPS	"-GROUP-ALL:+GROUP-X25519:+GROUP-ALL"
 #define ERR_MAX		300
 
 struct opts {
@@ -78,6 +84,7 @@ struct opts {
 	int		 idle_tls;
 	double		 hold_s;
 	int		 tls13;
+	int		 gnutls;	/* -G: GnuTLS instead of OpenSSL */
 	const char	*log;		/* -L: per-message 250 times */
 	const char	*tag;		/* -q: token prefix */
 	double		 rate;		/* -R: offered msgs/s, 0 = no pacing */
@@ -91,7 +98,9 @@ static struct opts	 o = {
 	.idle = 1000, .hold_s = 120, .tls13 = 1,
 };
 
-static SSL_CTX		*ctx;
+static SSL_CTX		*ctx;		/* OpenSSL */
+static gnutls_certificate_credentials_t gcred;	/* GnuTLS: no CAs */
+static gnutls_priority_t gprio;
 static char		*body;		/* S bytes of body lines, shared */
 static size_t		 body_len;
 static char		 auth_b64[1024];
@@ -116,7 +125,9 @@ static char		 tls_info[128];
 
 struct sess {
 	int		 fd;
-	SSL		*ssl;
+	int		 tls;		/* STARTTLS done: I/O through TLS */
+	SSL		*ssl;		/* OpenSSL */
+	gnutls_session_t gs;		/* GnuTLS (-G) */
 	char		 buf[LINE_MAX_REPLY * 2];
 	size_t		 len;		/* bytes in buf */
 	char		 reply[LINE_MAX_REPLY];	/* last reply, lines joined */
@@ -182,9 +193,15 @@ wait_fd(struct sess *s, short events)
 	return 0;
 }
 
-/* SSL error handling for non-blocking I/O: 1 retry, -1 failure. */
+/*
+ * TLS: OpenSSL (default) or GnuTLS (-G), the same semantics with both.
+ * tls_io waits (poll) and retries until some bytes moved or the session
+ * failed (-1, s->err set).
+ */
+
+/* OpenSSL error handling for non-blocking I/O: 1 retry, -1 failure. */
 static int
-ssl_retry(struct sess *s, int r, const char *what)
+ossl_retry(struct sess *s, int r, const char *what)
 {
 	int e = SSL_get_error(s->ssl, r);
 	unsigned long ee;
@@ -210,22 +227,181 @@ ssl_retry(struct sess *s, int r, const char *what)
 	}
 }
 
+/* GnuTLS error handling for non-blocking I/O: 1 retry, -1 failure. */
+static int
+gtls_retry(struct sess *s, ssize_t r, const char *what)
+{
+	int e = errno;
+
+	switch (r) {
+	case GNUTLS_E_AGAIN:
+	case GNUTLS_E_INTERRUPTED:
+		/* Wait for what the interrupted call was waiting for. */
+		return wait_fd(s, gnutls_record_get_direction(s->gs) ?
+		    POLLOUT : POLLIN) == 0 ? 1 : -1;
+	case 0:
+		/* close_notify (SSL_ERROR_ZERO_RETURN) */
+		set_err(s, "%s: connection closed by the server (TLS)", what);
+		return -1;
+	case GNUTLS_E_PREMATURE_TERMINATION:
+		/* EOF without close_notify (SSL_ERROR_SYSCALL, errno 0) */
+		set_err(s, "%s: connection closed by the server", what);
+		return -1;
+	case GNUTLS_E_PUSH_ERROR:
+	case GNUTLS_E_PULL_ERROR:
+		set_err(s, "%s: %s", what, e ? strerror(e) :
+		    gnutls_strerror((int)r));
+		return -1;
+	default:
+		/* A warning alert and the like: the call may be repeated. */
+		if (!gnutls_error_is_fatal((int)r))
+			return 1;
+		set_err(s, "%s: TLS error %s", what, gnutls_strerror((int)r));
+		return -1;
+	}
+}
+
+/* TLS handshake after the 220 to STARTTLS; 0 ok, -1 error. */
+static int
+tls_open(struct sess *s)
+{
+	char *desc = NULL;
+	const char *group = NULL;
+	int r;
+
+	if (o.gnutls) {
+		/* A fresh session, never given saved session data: no
+		 * resumption.  Tickets the server sends are read and dropped
+		 * with the session, as with OpenSSL, so that the server does
+		 * the same work for both backends.  No trust set, no verify
+		 * call: the certificate is not verified.  One key share, for
+		 * the first group (X25519, see main()), as OpenSSL sends:
+		 * GnuTLS's default, P-256 and X25519, costs the client a
+		 * second key and lets the server pick P-256. */
+		if (gnutls_init(&s->gs, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+		    GNUTLS_NO_SIGNAL | GNUTLS_KEY_SHARE_TOP) !=
+		    GNUTLS_E_SUCCESS) {
+			s->gs = NULL;
+			set_err(s, "gnutls_init failed");
+			return -1;
+		}
+		if (gnutls_priority_set(s->gs, gprio) != GNUTLS_E_SUCCESS ||
+		    gnutls_credentials_set(s->gs, GNUTLS_CRD_CERTIFICATE,
+		    gcred) != GNUTLS_E_SUCCESS ||
+		    gnutls_server_name_set(s->gs, GNUTLS_NAME_DNS, "localhost",
+		    strlen("localhost")) != GNUTLS_E_SUCCESS) {
+			set_err(s, "GnuTLS session setup failed");
+			return -1;
+		}
+		gnutls_transport_set_int(s->gs, s->fd);
+		while ((r = gnutls_handshake(s->gs)) != GNUTLS_E_SUCCESS)
+			if (gtls_retry(s, r, "TLS handshake") < 0)
+				return -1;
+	} else {
+		if ((s->ssl = SSL_new(ctx)) == NULL ||
+		    SSL_set_fd(s->ssl, s->fd) != 1) {
+			set_err(s, "SSL_new failed");
+			return -1;
+		}
+		SSL_set_tlsext_host_name(s->ssl, "localhost");
+		for (;;) {
+			ERR_clear_error();
+			r = SSL_connect(s->ssl);
+			if (r == 1)
+				break;
+			if (ossl_retry(s, r, "TLS handshake") < 0)
+				return -1;
+		}
+	}
+	s->tls = 1;
+	/* Version, cipher and key exchange group, for the report. */
+	if (tls_info[0] == '\0') {
+		if (o.gnutls)
+			desc = gnutls_session_get_desc(s->gs);
+		else
+			group = OBJ_nid2sn(SSL_get_negotiated_group(s->ssl));
+		pthread_mutex_lock(&err_lock);
+		if (o.gnutls)
+			snprintf(tls_info, sizeof(tls_info), "GnuTLS %s",
+			    desc != NULL ? desc : "?");
+		else
+			snprintf(tls_info, sizeof(tls_info), "OpenSSL %s %s %s",
+			    SSL_get_version(s->ssl),
+			    SSL_get_cipher_name(s->ssl),
+			    group != NULL ? group : "?");
+		pthread_mutex_unlock(&err_lock);
+		gnutls_free(desc);
+	}
+	return 0;
+}
+
+/*
+ * Read up to n bytes into p (wr 0), or write some of the n bytes at p
+ * (wr 1, p only read): their number, or -1 (s->err set).
+ */
+static ssize_t
+tls_io(struct sess *s, char *p, size_t n, int wr)
+{
+	const char *what = wr ? "write" : "read";
+	ssize_t r;
+
+	if (n > INT_MAX)
+		n = INT_MAX;
+	for (;;) {
+		if (o.gnutls) {
+			r = wr ? gnutls_record_send(s->gs, p, n) :
+			    gnutls_record_recv(s->gs, p, n);
+			if (r > 0)
+				return r;
+			if (gtls_retry(s, r, what) < 0)
+				return -1;
+		} else {
+			ERR_clear_error();
+			r = wr ? SSL_write(s->ssl, p, (int)n) :
+			    SSL_read(s->ssl, p, (int)n);
+			if (r > 0)
+				return r;
+			if (ossl_retry(s, (int)r, what) < 0)
+				return -1;
+		}
+	}
+}
+
+/* Whether decrypted bytes wait in the TLS library. */
+static int
+tls_pending(struct sess *s)
+{
+	if (!s->tls)
+		return 0;
+	if (o.gnutls)
+		return gnutls_record_check_pending(s->gs) > 0;
+	return SSL_pending(s->ssl) > 0;
+}
+
+/* Free the TLS state, also of a failed handshake; no close_notify. */
+static void
+tls_close(struct sess *s)
+{
+	if (s->ssl != NULL) {
+		SSL_free(s->ssl);
+		s->ssl = NULL;
+	}
+	if (s->gs != NULL) {
+		gnutls_deinit(s->gs);
+		s->gs = NULL;
+	}
+	s->tls = 0;
+}
+
 static int
 write_all(struct sess *s, const char *p, size_t n)
 {
 	ssize_t w;
-	int r;
 
 	while (n > 0) {
-		if (s->ssl != NULL) {
-			ERR_clear_error();
-			r = SSL_write(s->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
-			if (r <= 0) {
-				if (ssl_retry(s, r, "write") < 0)
-					return -1;
-				continue;
-			}
-			w = r;
+		if (s->tls) {
+			if ((w = tls_io(s, (char *)p, n, 1)) < 0)
+				return -1;
 		} else {
 			w = send(s->fd, p, n, MSG_NOSIGNAL);
 			if (w == -1) {
@@ -249,22 +425,15 @@ fill(struct sess *s)
 {
 	size_t room = sizeof(s->buf) - s->len;
 	ssize_t n;
-	int r;
 
 	if (room == 0) {
 		set_err(s, "reply line too long");
 		return -1;
 	}
 	for (;;) {
-		if (s->ssl != NULL) {
-			ERR_clear_error();
-			r = SSL_read(s->ssl, s->buf + s->len, (int)room);
-			if (r <= 0) {
-				if (ssl_retry(s, r, "read") < 0)
-					return -1;
-				continue;
-			}
-			n = r;
+		if (s->tls) {
+			if ((n = tls_io(s, s->buf + s->len, room, 0)) < 0)
+				return -1;
 		} else {
 			n = recv(s->fd, s->buf + s->len, room, 0);
 			if (n == -1) {
@@ -394,34 +563,13 @@ tcp_connect(struct sess *s)
 static int
 starttls(struct sess *s)
 {
-	int r;
-
 	if (cmd(s, "STARTTLS\r\n", 220, "STARTTLS") < 0)
 		return -1;
 	if (s->len != 0) {
 		set_err(s, "data after the STARTTLS reply");
 		return -1;
 	}
-	if ((s->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(s->ssl, s->fd) != 1) {
-		set_err(s, "SSL_new failed");
-		return -1;
-	}
-	SSL_set_tlsext_host_name(s->ssl, "localhost");
-	for (;;) {
-		ERR_clear_error();
-		r = SSL_connect(s->ssl);
-		if (r == 1)
-			break;
-		if (ssl_retry(s, r, "TLS handshake") < 0)
-			return -1;
-	}
-	if (tls_info[0] == '\0') {
-		pthread_mutex_lock(&err_lock);
-		snprintf(tls_info, sizeof(tls_info), "%s %s",
-		    SSL_get_version(s->ssl), SSL_get_cipher_name(s->ssl));
-		pthread_mutex_unlock(&err_lock);
-	}
-	return 0;
+	return tls_open(s);
 }
 
 /* Connect and get to the point where MAIL FROM may be sent. */
@@ -452,10 +600,7 @@ session_open(struct sess *s, int tls)
 static void
 session_close(struct sess *s)
 {
-	if (s->ssl != NULL) {
-		SSL_free(s->ssl);
-		s->ssl = NULL;
-	}
+	tls_close(s);
 	if (s->fd != -1) {
 		close(s->fd);
 		s->fd = -1;
@@ -527,7 +672,7 @@ rx_stamp(struct sess *s)
 	struct cmsghdr *c;
 	struct timespec ts;
 
-	if (s->len != 0 || (s->ssl != NULL && SSL_pending(s->ssl) > 0))
+	if (s->len != 0 || tls_pending(s))
 		return 0;		/* already read */
 	if (wait_fd(s, POLLIN) < 0)
 		return 0;
@@ -870,8 +1015,8 @@ usage(void)
 	    "\t[-m msgs-per-conn] [-t total-msgs] [-s body-bytes]\n"
 	    "\t[-T read-timeout-ms] [-D deadline-s] [-k idle-conns]\n"
 	    "\t[-I (idle sessions do STARTTLS+AUTH)] [-h hold-s]\n"
-	    "\t[-a (allow TLS < 1.3)] [-L accept-log] [-q tag]\n"
-	    "\t[-R offered-msgs-per-s] send|idle\n");
+	    "\t[-a (allow TLS < 1.3)] [-G (GnuTLS, not OpenSSL)]\n"
+	    "\t[-L accept-log] [-q tag] [-R offered-msgs-per-s] send|idle\n");
 	exit(2);
 }
 
@@ -924,8 +1069,8 @@ main(int argc, char *argv[])
 	int c, pl, rc;
 	const char *mode;
 
-	while ((c = getopt(argc, argv, "H:p:u:w:f:r:e:n:m:t:s:T:D:k:Ih:aL:q:R:")) !=
-	    -1) {
+	while ((c = getopt(argc, argv, "H:p:u:w:f:r:e:n:m:t:s:T:D:k:Ih:aGL:q:R:"))
+	    != -1) {
 		switch (c) {
 		case 'H': o.host = optarg; break;
 		case 'p': o.port = (int)num(optarg, 1, 65535); break;
@@ -944,6 +1089,7 @@ main(int argc, char *argv[])
 		case 'I': o.idle_tls = 1; break;
 		case 'h': o.hold_s = (double)num(optarg, 1, 86400); break;
 		case 'a': o.tls13 = 0; break;
+		case 'G': o.gnutls = 1; break;
 		case 'L': o.log = optarg; break;
 		case 'q': o.tag = optarg; break;
 		case 'R': o.rate = (double)num(optarg, 0, 10000000); break;
@@ -979,15 +1125,28 @@ main(int argc, char *argv[])
 	pl = snprintf(plain, sizeof(plain), "%c%s%c%s", 0, o.user, 0, o.pass);
 	EVP_EncodeBlock((unsigned char *)auth_b64, (unsigned char *)plain, pl);
 
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL) {
-		fprintf(stderr, "smtpload: SSL_CTX_new failed\n");
-		return 2;
+	if (o.gnutls) {
+		/* Credentials without CAs: nothing to verify against.  The
+		 * groups of GTLS_GROUPS, so that the servers do the same ECDH
+		 * (X25519) for both backends. */
+		if (gnutls_certificate_allocate_credentials(&gcred) !=
+		    GNUTLS_E_SUCCESS || gnutls_priority_init(&gprio, o.tls13 ?
+		    "NORMAL:-VERS-ALL:+VERS-TLS1.3:" GTLS_GROUPS :
+		    "NORMAL:" GTLS_GROUPS, NULL) != GNUTLS_E_SUCCESS) {
+			fprintf(stderr, "smtpload: GnuTLS setup failed\n");
+			return 2;
+		}
+	} else {
+		ctx = SSL_CTX_new(TLS_client_method());
+		if (ctx == NULL) {
+			fprintf(stderr, "smtpload: SSL_CTX_new failed\n");
+			return 2;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+		if (o.tls13)
+			SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	if (o.tls13)
-		SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	make_body();
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	deadline = now_s() + o.deadline_s;
@@ -998,7 +1157,11 @@ main(int argc, char *argv[])
 		rc = run_idle();
 	else
 		usage();
-	SSL_CTX_free(ctx);
+	if (o.gnutls) {
+		gnutls_priority_deinit(gprio);
+		gnutls_certificate_free_credentials(gcred);
+	} else
+		SSL_CTX_free(ctx);
 	free(body);
 	return rc;
 }
