@@ -192,11 +192,10 @@ class Daemon(bs.Daemon):
 
     pause_mta = False
 
-    def __init__(self, *a, route, sink_port, extra=(), **kw):
+    def __init__(self, *a, route, sink_port, **kw):
         super().__init__(*a, **kw)
         self.route = route
         self.sink_port = sink_port
-        self.extra = list(extra)
 
     def conf_text(self, limits):
         text = super().conf_text(limits).replace(
@@ -205,8 +204,6 @@ class Daemon(bs.Daemon):
             text += f"relay via 127.0.0.1 port {self.sink_port} plain\n"
         else:
             text += f"deliver port {self.sink_port}\n"
-        for line in self.extra:
-            text += line + "\n"
         return text
 
 

@@ -276,8 +276,10 @@ class Daemon:
     # (noted); True: fail instead.
     strict_conf = False
 
-    def __init__(self, build, base, cert, key, port, dns_port, name="sg"):
+    def __init__(self, build, base, cert, key, port, dns_port, name="sg",
+                 extra=()):
         self.sendgated = os.path.join(build, "sendgated")
+        self.extra = list(extra)    # more configuration lines
         self.sendgatectl = os.path.join(build, "sendgatectl")
         self.name = name
         self.top = os.path.join(base, name)
@@ -323,6 +325,8 @@ verification prefix sendgate
                 # measures that); otherwise the mta would try the MX of
                 # example.net and bounce every message.
                 text += "mta paused\n"
+        for line in self.extra:
+            text += line + "\n"
         return text
 
     def write_conf(self):
@@ -584,7 +588,8 @@ def sendgated_side(build, base, cert, key, load, args, out, notes):
     dns = quiet_dns_fixture()
     out["_dns"] = dns
     port = free_port()
-    daemon = Daemon(build, base, cert, key, port, dns.port)
+    daemon = Daemon(build, base, cert, key, port, dns.port,
+                    extra=args.sg_conf)
     out["_daemon"] = daemon
     daemon.start()
     notes.extend(daemon.notes)
@@ -907,6 +912,10 @@ def parse_args():
                    help="bound of the whole benchmark, s (570)")
     p.add_argument("--no-postfix", action="store_true")
     p.add_argument("--no-sendgated", action="store_true")
+    p.add_argument("--sg-conf", action="append", default=[],
+                   metavar="LINE",
+                   help="one more line of sendgated's configuration "
+                   "(repeatable), e.g. 'smtp tls-threads 0'")
     add_tls_option(p)
     return p.parse_args()
 
