@@ -122,6 +122,35 @@ listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
         return self.dns.config()
 
     def start(self, wait=True, args=()):
+        """Start sendgated; when a port free_port() picked was taken by
+        someone else before sendgated bound it, again on other ports."""
+        for attempt in range(5):
+            logsize = os.path.getsize(self.log) \
+                if os.path.exists(self.log) else 0
+            self.start_once(wait, args)
+            if not wait or not self.port_was_taken(logsize):
+                break
+            self.ports = (free_port(), free_port())
+        if wait:
+            self.wait_ready()
+        return self
+
+    def port_was_taken(self, logsize):
+        """The start failed on a listener's bind (EADDRINUSE); waits until
+        sendgated is ready or has exited (wait_ready tells which)."""
+        deadline = time.time() + 20 * SLOW
+        while time.time() < deadline:
+            with open(self.log, "rb") as f:
+                f.seek(logsize)
+                text = f.read()
+            if b"ready," in text:
+                return False
+            if self.proc.poll() is not None:
+                return b": bind: Address already in use" in text
+            time.sleep(0.02)
+        return False
+
+    def start_once(self, wait, args):
         self.write_conf()
         cmd = [SENDGATED, "-d", "-v", "-f", self.conf] + list(args)
         if SANITIZED:
@@ -135,9 +164,6 @@ listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=self.logf, stderr=self.logf)
-        if wait:
-            self.wait_ready()
-        return self
 
     def wait_ready(self, timeout=20):
         deadline = time.time() + timeout * SLOW
