@@ -529,7 +529,7 @@ static const struct {
 	{ 1, "relay via", "smtp.example.net port 587 starttls auth user "
 	    "password" },
 	{ 1, "tls", "opportunistic" },
-	{ 1, "tls domain 0", "example.org require verify line 93" },
+	{ 1, "tls domain 0", "example.org require verify line 95" },
 	{ 0, "resolvers", "0" },
 	{ 0, "relay addresses", "0" },
 	{ 0, "relay via", "(none)" },
