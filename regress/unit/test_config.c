@@ -530,6 +530,8 @@ static const struct {
 	    "password" },
 	{ 1, "tls", "opportunistic" },
 	{ 1, "tls domain 0", "example.org require verify line 95" },
+	/* The default, one per CPU, has no word: the example is a number. */
+	{ 1, "smtp tls-threads", "2" },
 	{ 0, "resolvers", "0" },
 	{ 0, "relay addresses", "0" },
 	{ 0, "relay via", "(none)" },
