@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -389,13 +393,118 @@ span_relaxed(const uint8_t *p, size_t j, size_t n)
 	return j;
 }
 
+#ifdef __SSE2__
+#define FAST_ROOM	256	/* free buffer the SSE2 loop starts with */
+
+/*
+ * Relaxed with SSE2, from the text octet at i, the state clean (no CR,
+ * WSP or line end held).  Sixteen octets at a time are stored into the
+ * buffer as they are, and kept up to the first bad one: a TAB, an SP
+ * before an octet up to 0x20 (SP, TAB, CR; a control octet is rare and
+ * just goes the slow way), a CR not followed by LF, or a CRLF followed
+ * by a CR.  A CRLF kept has content after it, so line ends do not stop
+ * the scan.  At a bad octet, WSP runs and line ends are read as in
+ * body_feed() (a CRLF just kept before it is taken back and held) and
+ * written before the text after them, without leaving the loop.  Stops
+ * with fewer than 18 octets left (two of lookahead), with the buffer
+ * full, or at a bare CR: then the state is what body_feed() would hold
+ * there.  Returns where body_feed() goes on.
+ */
+static size_t
+body_relaxed_sse2(struct body *b, const uint8_t *p, size_t i, size_t n)
+{
+	const __m128i	 tab = _mm_set1_epi8('\t'), sp = _mm_set1_epi8(' ');
+	const __m128i	 cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	__m128i		 c0, c1, c2, isp, icr, bad;
+	uint8_t		*out;
+	size_t		 j = i, o, crlfs;
+	unsigned int	 m;
+	int		 wsp;
+
+	if (BODY_BUF - b->n < FAST_ROOM)
+		body_flush(b);
+	out = b->buf;
+	o = b->n;
+	while (n - j >= 18 && BODY_BUF - o >= 16) {
+		c0 = _mm_loadu_si128((const __m128i *)(p + j));
+		c1 = _mm_loadu_si128((const __m128i *)(p + j + 1));
+		c2 = _mm_loadu_si128((const __m128i *)(p + j + 2));
+		_mm_storeu_si128((__m128i *)(out + o), c0);
+		isp = _mm_cmpeq_epi8(c0, sp);
+		icr = _mm_cmpeq_epi8(c0, cr);
+		/* c1 <= 0x20, unsigned */
+		isp = _mm_and_si128(isp,
+		    _mm_cmpeq_epi8(_mm_max_epu8(c1, sp), sp));
+		bad = _mm_or_si128(_mm_cmpeq_epi8(c0, tab), isp);
+		bad = _mm_or_si128(bad,
+		    _mm_andnot_si128(_mm_cmpeq_epi8(c1, lf), icr));
+		bad = _mm_or_si128(bad,
+		    _mm_and_si128(_mm_cmpeq_epi8(c2, cr), icr));
+		if ((m = (unsigned int)_mm_movemask_epi8(bad)) == 0) {
+			o += 16;
+			j += 16;
+			continue;
+		}
+		m = (unsigned int)__builtin_ctz(m);
+		o += m;
+		j += m;
+		/* Held as body_feed() holds them, till text or a bare CR. */
+		crlfs = 0;
+		wsp = 0;
+		if (j - i >= 2 && p[j - 1] == '\n' && p[j - 2] == '\r') {
+			o -= 2;
+			crlfs = 1;
+		}
+		for (;;) {
+			if (j == n)
+				goto hold;
+			if (p[j] == ' ' || p[j] == '\t') {
+				wsp = 1;
+				j++;
+			} else if (p[j] == '\r') {
+				if (j + 1 == n || p[j + 1] != '\n')
+					goto hold;
+				wsp = 0;
+				crlfs++;
+				j += 2;
+			} else
+				break;
+		}
+		if (crlfs > (BODY_BUF - o - 1) / 2)
+			goto hold;
+		for (; crlfs > 0; crlfs--) {
+			out[o++] = '\r';
+			out[o++] = '\n';
+		}
+		if (wsp)
+			out[o++] = ' ';
+	}
+	/* Not inside a CRLF, nor after one: trailing empty lines may come. */
+	if (j > i && p[j - 1] == '\r') {
+		j--;
+		o--;
+	} else if (j - i >= 2 && p[j - 1] == '\n' && p[j - 2] == '\r') {
+		j -= 2;
+		o -= 2;
+	}
+	b->n = o;
+	return j;
+hold:
+	b->n = o;
+	b->wsp = wsp;
+	b->crlfs = crlfs;
+	return j;
+}
+#endif
+
 /*
  * Most of a body is its own canonical form: text, a single SP between
  * text (relaxed) and CRLF followed by text.  Such spans are found fast
- * (memchr() for simple, SWAR for relaxed) and passed on whole.  The rest
- * goes octet by octet: WSP runs are held (relaxed), and line ends are
- * counted, not written, until content follows them, so trailing empty
- * lines never are.
+ * (memchr() for simple, SSE2 or else SWAR for relaxed) and passed on
+ * whole.  The rest goes octet by octet: WSP runs are held (relaxed), and
+ * line ends are counted, not written, until content follows them, so
+ * trailing empty lines never are (body_relaxed_sse2() does the same for
+ * the WSP and line ends it meets).
  */
 static void
 body_feed(struct body *b, const uint8_t *p, size_t n)
@@ -429,6 +538,13 @@ body_feed(struct body *b, const uint8_t *p, size_t n)
 			break;
 		default:
 			body_content(b);
+#ifdef __SSE2__
+			if (!simple &&
+			    (j = body_relaxed_sse2(b, p, i, n)) > i) {
+				i = j;
+				break;
+			}
+#endif
 			for (j = i + 1; j < n; ) {
 				if (simple) {
 					q = memchr(p + j, '\r', n - j);

@@ -479,15 +479,15 @@ test_chunking(void **state)
 	}
 }
 
-/* The h= value of a field, unfolded. */
+/* The value of a tag (" h=", "bh=") of a field, unfolded. */
 static void
-h_of(const char *f, char *out, size_t size)
+tag_of(const char *f, const char *tag, char *out, size_t size)
 {
 	const char	*h;
 	size_t		 o = 0;
 
-	assert_non_null(h = strstr(f, " h="));
-	for (h += 3; *h != ';'; h++)
+	assert_non_null(h = strstr(f, tag));
+	for (h += strlen(tag); *h != ';'; h++)
 		if (*h != '\r' && *h != '\n' && *h != '\t' && *h != ' ')
 			if (o + 1 < size)
 				out[o++] = *h;
@@ -502,7 +502,7 @@ expect_h(const struct dkim_sign_params *p, const char *msg, const char *want)
 
 	run_sign(p, msg, strlen(msg), F_WHOLE, 0, &r);
 	assert_int_equal(r.error, DKIM_SIGN_E_NONE);
-	h_of(r.field[0], h, sizeof(h));
+	tag_of(r.field[0], " h=", h, sizeof(h));
 	assert_string_equal(h, want);
 	run_free(&r);
 }
@@ -577,6 +577,276 @@ test_signed_data(void **state)
 	assert_non_null(bhp = strstr(r.field[0], "bh="));
 	assert_memory_equal(bhp + 3, bh64, strlen(bh64));
 	run_free(&r);
+}
+
+/*
+ * Differential: the body canonicalizers against a reference written
+ * octet by octet from RFC 6376 3.4.3 and 3.4.4 (and its erratum), with
+ * this module's reading of the odd cases (test_body_rows): only CRLF
+ * ends a line, a bare CR or LF is content; relaxed makes each WSP run
+ * one SP and drops it at the end of a line; trailing empty lines go;
+ * the last line gets its CRLF; an empty body is CRLF for simple and
+ * stays empty for relaxed.  The fast paths (SSE2 sixteen octets at a
+ * time with two of lookahead, SWAR, memchr) must agree on any body,
+ * however it is cut into pieces.
+ */
+static size_t
+ref_canon_body(enum dkim_canon c, const uint8_t *in, size_t n,
+    uint8_t *out)
+{
+	size_t	 i = 0, o = 0, keep = 0, start;
+	int	 wsp;
+
+	while (i < n) {
+		start = o;
+		wsp = 0;
+		for (; i < n && !(in[i] == '\r' && i + 1 < n &&
+		    in[i + 1] == '\n'); i++) {
+			if (c == DKIM_CANON_RELAXED &&
+			    (in[i] == ' ' || in[i] == '\t')) {
+				wsp = 1;
+				continue;
+			}
+			if (wsp)
+				out[o++] = ' ';
+			wsp = 0;
+			out[o++] = in[i];
+		}
+		i += 2;		/* the CRLF, or past the end */
+		out[o++] = '\r';
+		out[o++] = '\n';
+		/* An empty line stays only if content follows it. */
+		if (o - start > 2)
+			keep = o;
+	}
+	if (keep == 0 && c == DKIM_CANON_SIMPLE) {
+		memcpy(out, "\r\n", 2);
+		keep = 2;
+	}
+	return keep;
+}
+
+static unsigned int	 diff_seed = 4711;
+
+static uint32_t
+diff_rnd(uint32_t n)
+{
+	return (uint32_t)rand_r(&diff_seed) % n;
+}
+
+/*
+ * Up to max octets of blank lines (SP, TAB, CRLF) at p: where they end
+ * a body they all go, and that is where held line ends and WSP matter.
+ */
+static size_t
+diff_blank(uint8_t *p, size_t max)
+{
+	size_t	 o = 0, k;
+
+	for (k = diff_rnd((uint32_t)max / 2 + 1); k > 0 && o + 2 <= max; k--)
+		if (diff_rnd(3) == 0)
+			p[o++] = diff_rnd(2) ? ' ' : '\t';
+		else {
+			memcpy(p + o, "\r\n", 2);
+			o += 2;
+		}
+	return o;
+}
+
+/*
+ * n octets of {a, SP, TAB, CR, LF, x}, with more or fewer of the 'a's,
+ * the last ones blank lines or not.
+ */
+static void
+diff_small(uint8_t *p, size_t n, uint32_t text)
+{
+	static const char	 odd[] = " \t\r\nx";
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		if (diff_rnd(100) < text)
+			p[i] = 'a';
+		else if (diff_rnd(4) == 0)
+			p[i] = i > 0 && p[i - 1] == '\r' ? '\n' : '\r';
+		else
+			p[i] = odd[diff_rnd(sizeof(odd) - 1)];
+	}
+	if (diff_rnd(2)) {
+		i = diff_blank(p + n / 2, n - n / 2);
+		memmove(p + n - i, p + n / 2, i);
+	}
+}
+
+/*
+ * About n octets like dkimspeed's text (words, single SPs, now and then
+ * two SPs or a TAB, trailing blanks, empty lines, CRLF), with runs of
+ * WSP, CR and LF thrown in, sometimes thousands of blank lines, and an
+ * end that is cut anywhere.  Returns the length.
+ */
+static size_t
+diff_text(uint8_t *p, size_t n)
+{
+	static const char	*w[] = { "the", "of", "a", "message", "x",
+	    "https://example.com/track?id=4711", "12.50", "Hello,", "EUR" };
+	static const char	 odd[] = " \t\r\n";
+	size_t			 o = 0, col = 0, k, l;
+	const char		*s;
+
+	while (o + 100 < n) {
+		s = w[diff_rnd(sizeof(w) / sizeof(w[0]))];
+		l = strlen(s);
+		if (col + l + 3 > 76 || diff_rnd(60) == 0) {
+			if (diff_rnd(8) == 0)
+				p[o++] = ' ';
+			memcpy(p + o, "\r\n", 2);
+			o += 2;
+			if (diff_rnd(12) == 0) {
+				memcpy(p + o, "\r\n", 2);
+				o += 2;
+			}
+			col = 0;
+		}
+		if (diff_rnd(40) == 0)
+			for (k = 1 + diff_rnd(8); k > 0 && o + 100 < n; k--)
+				p[o++] = odd[diff_rnd(sizeof(odd) - 1)];
+		if (diff_rnd(3000) == 0)
+			for (k = diff_rnd(12000); k > 0 && o + 100 < n; k--) {
+				if (diff_rnd(3) == 0)
+					p[o++] = diff_rnd(2) ? ' ' : '\t';
+				memcpy(p + o, "\r\n", 2);
+				o += 2;
+			}
+		if (col > 0) {
+			if ((k = diff_rnd(20)) == 0)
+				p[o++] = ' ';
+			else if (k == 1)
+				p[o++] = '\t';
+			p[o++] = ' ';
+		}
+		memcpy(p + o, s, l);
+		o += l;
+		col += l + 1;
+	}
+	if (diff_rnd(2))
+		for (k = diff_rnd(6); k > 0; k--)
+			p[o++] = "\r\n \t"[diff_rnd(4)];
+	else
+		o += diff_blank(p + o, 100);
+	return o;
+}
+
+/*
+ * The body fed after a header, cut at cut (when not 0) or else into
+ * pieces of 1 to max octets: bh= must be the hash of want.
+ */
+static void
+diff_feed(enum dkim_canon c, const uint8_t *body, size_t n, size_t cut,
+    size_t max, const uint8_t *want, size_t wlen)
+{
+	static const char	 hdr[] = "From: a@example.com\r\n\r\n";
+	struct dkim_sign_params	 p = params(DKIM_CANON_RELAXED, c, 1);
+	struct dkim_sign	*s;
+	enum dkim_sign_error	 err;
+	uint8_t			*m, sig[DKIM_SIGN_SIG_MAX], d[32];
+	char			 got[64], exp[64];
+	const char		*f;
+	size_t			 len = sizeof(hdr) - 1 + n, pos = 0, k, flen;
+
+	assert_non_null(m = malloc(len));
+	memcpy(m, hdr, sizeof(hdr) - 1);
+	memcpy(m + sizeof(hdr) - 1, body, n);
+	if (cut != 0)
+		cut += sizeof(hdr) - 1;
+	assert_non_null(s = dkim_sign_new(&p, &err));
+	while (pos < len) {
+		if (cut != 0)
+			k = pos < cut ? cut - pos : len - pos;
+		else
+			k = 1 + diff_rnd((uint32_t)max);
+		if (k > len - pos)
+			k = len - pos;
+		assert_int_equal(dkim_sign_feed(s, m + pos, k), 0);
+		pos += k;
+	}
+	assert_int_equal(dkim_sign_finish(s), 0);
+	assert_non_null(f = dkim_sign_field(s, 0, sig,
+	    fake_sig(p.sig[0].alg, sig), &flen));
+	tag_of(f, "bh=", got, sizeof(got));
+	sha256(want, wlen, d);
+	assert_true(base64_encode(d, 32, exp, sizeof(exp)) > 0);
+	if (strcmp(got, exp) != 0) {
+		print_error("bh= %s, want %s (%s, %zu octets, cut %zu, "
+		    "pieces up to %zu)\n", got, exp, c == DKIM_CANON_SIMPLE ?
+		    "simple" : "relaxed", n, cut, max);
+		fail();
+	}
+	dkim_sign_free(s);
+	free(m);
+}
+
+/* One body: dkim_canon_body() and the reference give the same octets. */
+static void
+diff_one(enum dkim_canon c, const uint8_t *body, size_t n, uint8_t *want,
+    size_t *wlen)
+{
+	uint8_t	*out;
+	size_t	 olen;
+
+	assert_non_null(out = malloc(n + 2));
+	*wlen = ref_canon_body(c, body, n, want);
+	assert_int_equal(dkim_canon_body(c, body, n, out, n + 2, &olen), 0);
+	if (olen != *wlen || memcmp(out, want, olen) != 0) {
+		print_error("%s body of %zu octets differs from the "
+		    "reference\n", c == DKIM_CANON_SIMPLE ? "simple" :
+		    "relaxed", n);
+		fail();
+	}
+	free(out);
+}
+
+static void
+test_body_reference(void **state)
+{
+	static const size_t	 max[] = { 7, 100, 5000, 70000 };
+	static const uint32_t	 text[] = { 0, 50, 80, 95 };
+	enum dkim_canon		 c;
+	uint8_t			*body, *want;
+	size_t			 n, wlen, i, k;
+
+	assert_non_null(body = malloc(72 * 1024));
+	assert_non_null(want = malloc(72 * 1024 + 4));
+	/* (a) short bodies of a small alphabet, some fed in pieces */
+	for (i = 0; i < 20000; i++) {
+		n = diff_rnd(301);
+		diff_small(body, n, text[i % 4]);
+		for (c = DKIM_CANON_RELAXED; c <= DKIM_CANON_SIMPLE; c++) {
+			diff_one(c, body, n, want, &wlen);
+			if (i % 10 == 0)
+				diff_feed(c, body, n, 0, max[i / 10 % 2],
+				    want, wlen);
+		}
+	}
+	/* (b) and (c) long text bodies, whole and in pieces */
+	for (i = 0; i < 60; i++) {
+		n = diff_text(body, 4096 + diff_rnd(66 * 1024));
+		for (c = DKIM_CANON_RELAXED; c <= DKIM_CANON_SIMPLE; c++) {
+			diff_one(c, body, n, want, &wlen);
+			for (k = 0; k < 4; k++)
+				diff_feed(c, body, n, 0, max[k], want, wlen);
+		}
+	}
+	/* Every cut of short bodies: a piece may end anywhere. */
+	for (i = 0; i < 200; i++) {
+		n = 20 + diff_rnd(61);
+		diff_small(body, n, text[1 + i % 3]);
+		for (c = DKIM_CANON_RELAXED; c <= DKIM_CANON_SIMPLE; c++) {
+			diff_one(c, body, n, want, &wlen);
+			for (k = 1; k < n; k++)
+				diff_feed(c, body, n, k, 0, want, wlen);
+		}
+	}
+	free(want);
+	free(body);
 }
 
 static void
@@ -1083,6 +1353,7 @@ main(void)
 		cmocka_unit_test(test_chunking),
 		cmocka_unit_test(test_h_list),
 		cmocka_unit_test(test_signed_data),
+		cmocka_unit_test(test_body_reference),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test_setup_teardown(test_python, py_setup,
