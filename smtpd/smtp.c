@@ -22,6 +22,9 @@
 #include <event.h>
 #include <tls.h>
 
+#include <openssl/bio.h>
+#include <openssl/conf.h>
+
 #include "child.h"
 #include "config.h"
 #include "log.h"
@@ -45,6 +48,37 @@ static struct smtp_params	 smtp_params;
 static struct smtp_listener	 smtp_listeners[SMTP_LISTENERS_MAX];
 static int			 smtp_nlisteners;
 static struct event		 smtp_accept_timer;
+
+/*
+ * No TLS 1.3 session tickets.  libtls keeps no session cache and has no
+ * ticket keys here, so no client could ever resume with one, yet OpenSSL
+ * would make and send two after every handshake: work for nothing on
+ * both sides of every connection.  libtls has no setting for it;
+ * OpenSSL's own configuration does (NumTickets), for every SSL_CTX made
+ * after it is loaded.  Debian's openssl.cnf sets no ssl_conf module of
+ * its own that this would replace.
+ */
+static void
+smtp_tls_no_tickets(void)
+{
+	static const char	 cnf[] =
+	    "sendgate_conf = sendgate_init\n"
+	    "[sendgate_init]\nssl_conf = sendgate_ssl\n"
+	    "[sendgate_ssl]\nsystem_default = sendgate_tls\n"
+	    "[sendgate_tls]\nNumTickets = 0\n";
+	CONF	*conf;
+	BIO	*bio;
+	long	 eline;
+
+	if ((conf = NCONF_new(NULL)) == NULL ||
+	    (bio = BIO_new_mem_buf(cnf, -1)) == NULL)
+		fatalx("TLS configuration: out of memory");
+	if (NCONF_load_bio(conf, bio, &eline) <= 0 ||
+	    CONF_modules_load(conf, "sendgate_conf", 0) <= 0)
+		fatalx("TLS configuration: cannot turn session tickets off");
+	BIO_free(bio);
+	NCONF_free(conf);
+}
 
 /* One server context per pki, made before the chroot. */
 static struct {
@@ -294,6 +328,7 @@ smtp_main(struct sendgated_conf *conf, const struct child_opts *o)
 	setproctitle("%s", "smtp");
 	if (tls_init() == -1)
 		fatalx("tls_init");
+	smtp_tls_no_tickets();
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		(void)smtp_tls_get(l->pki);
 	smtp_params.hostname = conf->hostname;

@@ -2,7 +2,7 @@
 exist and are confined like the process, many sessions handshaking at once
 on both listeners all get their mail queued, clients that break off in the
 middle of a handshake harm nobody, and with no threads the loop does the
-handshakes itself."""
+handshakes itself; and no session tickets nobody could use."""
 
 import os
 import pwd
@@ -10,7 +10,7 @@ import socket
 import threading
 
 from submit import (client_hello, message, queued, sending_relay,
-                    smtps_client, starttls_client)
+                    smtps_client, starttls_client, tls_context)
 
 
 def smtp_tasks(relay):
@@ -126,3 +126,17 @@ def test_clients_breaking_off_mid_handshake(relay_factory):
     assert relay.pids()["smtp"] == pid
     send_one(relay, user, password, 6, implicit=True)
     assert len(subjects(relay)) == 7
+
+
+def test_no_session_tickets(relay_factory):
+    """No TLS 1.3 session tickets after the handshake: without a session
+    cache or ticket keys no client could resume with them (the banner
+    comes after where they would)."""
+    relay, _, _ = sending_relay(relay_factory)
+    ctx = tls_context()
+    with socket.create_connection(("127.0.0.1", relay.ports[1])) as raw:
+        with ctx.wrap_socket(raw) as s:
+            assert s.version() == "TLSv1.3"
+            assert s.recv(100).startswith(b"220 ")
+            assert s.session is not None
+            assert not s.session.has_ticket
