@@ -44,6 +44,7 @@ import os
 import secrets
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -205,6 +206,22 @@ class Daemon(bs.Daemon):
         else:
             text += f"deliver port {self.sink_port}\n"
         return text
+
+
+def unsign(daemon):
+    """--no-dkim: delete the domain's DKIM keys from the state database
+    (lka reads them for every message), so that sendgated relays
+    unsigned like its Postfix peer: the same work on both sides."""
+    db = os.path.join(daemon.dirs["state"], "sendgate.db")
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        with con:
+            n = con.execute("DELETE FROM dkim_key WHERE domain = ?",
+                            (bs.DOMAIN,)).rowcount
+    finally:
+        con.close()
+    if n == 0:
+        raise RuntimeError(f"no DKIM keys of {bs.DOMAIN} to remove")
 
 
 def pct(sorted_v, p):
@@ -622,13 +639,18 @@ def sendgated_side(build, base, cert, key, load, sink, args, out, notes):
     daemon.start()
     notes.extend(daemon.notes)
     user, password = bs.sendgated_sender(daemon, dns)
+    if args.no_dkim:
+        unsign(daemon)
     route = (f"relay via 127.0.0.1 port {sink.port} plain"
              if args.sendgated_route == "relay" else
              f"MX of {SINK_RCPT_DOMAIN} -> 127.0.0.1, deliver port "
              f"{sink.port}")
     log(f"sendgated: listening on 127.0.0.1:{port}, {bs.DOMAIN} verified; "
         f"delivery: {route}"
-        + (f"; extra: {'; '.join(args.sg_conf)}" if args.sg_conf else ""))
+        + (f"; extra: {'; '.join(args.sg_conf)}" if args.sg_conf else "")
+        + ("; DKIM keys removed: nothing signed (--no-dkim)"
+           if args.no_dkim else "; every message DKIM-signed (rsa + "
+           "ed25519; Postfix does not sign)"))
     root = daemon.proc.pid
     if args.renice:
         # An experiment: does the smtp process's share of the 2 CPUs
@@ -855,6 +877,10 @@ def parse_args():
                    help="relay: `relay via` the sink (like Postfix's "
                         "relayhost, the default); mx: `deliver port` to "
                         "the MX, which the test DNS points at 127.0.0.1")
+    p.add_argument("--no-dkim", action="store_true",
+                   help="remove the domain's DKIM keys: sendgated relays "
+                   "unsigned, like Postfix here (bench_dkim.py compares "
+                   "signing)")
     p.add_argument("--sg-conf", action="append", default=[],
                    metavar="LINE",
                    help="an extra line for sendgated.conf (e.g. 'mta "
