@@ -8,6 +8,7 @@ import os
 import pwd
 import socket
 import threading
+import time
 
 from submit import (client_hello, message, queued, sending_relay,
                     smtps_client, starttls_client, tls_context)
@@ -140,3 +141,34 @@ def test_no_session_tickets(relay_factory):
             assert s.recv(100).startswith(b"220 ")
             assert s.session is not None
             assert not s.session.has_ticket
+
+
+def test_stop_while_handshakes_are_running(relay_factory):
+    """SIGTERM while clients keep starting handshakes: an orderly stop
+    (exit 0), no step left inside OpenSSL while it is torn down."""
+    relay, _, _ = sending_relay(relay_factory, "smtp tls-threads 2\n")
+    stop = threading.Event()
+    hello = client_hello()
+
+    def hammer():
+        while not stop.is_set():
+            try:
+                with socket.create_connection(
+                        ("127.0.0.1", relay.ports[1]), timeout=2) as s:
+                    s.sendall(hello)
+                    s.recv(1)
+            except OSError:
+                pass
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1)
+        assert relay.stop() == 0
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    log = relay.logtext()
+    assert "lost child" not in log and "fatal" not in log.lower(), log
