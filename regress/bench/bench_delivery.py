@@ -694,7 +694,7 @@ def inner(args):
     sink_summary = {}
     try:
         bs.namespace_etc(base)
-        cert, key = bs.make_cert(base)
+        cert, key = bs.make_cert(base, args.cert)
         load = Load(os.path.join(build, "smtpload"), args)
         sink = Sink(os.path.join(build, "smtpsink"), base,
                     args.max_seconds + 60)

@@ -569,7 +569,7 @@ def inner(args):
         if args.no_e2e:
             return finish(out, verdicts, good)
         bs.namespace_etc(base)
-        cert, key = bs.make_cert(base)
+        cert, key = bs.make_cert(base, args.cert)
         load = bd.Load(os.path.join(build, "smtpload"), args)
         sink_port = bs.free_port()
         capture = CaptureSink(sink_port)

@@ -568,7 +568,7 @@ def inner(args):
         "limit": HIGH_LIMIT}}
     try:
         bs.namespace_etc(base)
-        cert, key = bs.make_cert(base)
+        cert, key = bs.make_cert(base, args.cert)
         load = Load(os.path.join(build, "smtpload"), args)
         dns = bs.quiet_dns_fixture()
         t0 = time.monotonic()

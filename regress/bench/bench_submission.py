@@ -17,7 +17,8 @@ How:
    `lo`, and a private mount namespace in which /etc/resolv.conf and
    /etc/hosts are the bench's own (nameserver 127.0.0.1): Postfix resolves
    names by itself; nothing can leave the machine.
-2. One self-signed RSA-2048 certificate for both servers.
+2. One self-signed certificate for both servers: RSA-2048, or ECDSA P-256
+   with --cert ecdsa.
 3. sendgated from the build directory on a temporary directory, its
    resolver the loopback DNS fixture of the integration tests; `connector
    add bench` gives the SMTP user and password, `domain add bench
@@ -637,12 +638,15 @@ def namespace_etc(base):
                         f"/etc/{name}"], check=True, timeout=30)
 
 
-def make_cert(base):
-    """A self-signed RSA-2048 certificate for localhost: (cert, key)."""
+def make_cert(base, kind="rsa"):
+    """A self-signed certificate for localhost: (cert, key); RSA-2048 or
+    (--cert ecdsa) ECDSA P-256."""
     cert = os.path.join(base, "bench.crt")
     key = os.path.join(base, "bench.key")
+    newkey = ["-newkey", "rsa:2048"] if kind == "rsa" else \
+        ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+        ["openssl", "req", "-x509"] + newkey + ["-nodes",
          "-days", "2", "-subj", "/CN=localhost", "-addext",
          "subjectAltName=DNS:localhost,IP:127.0.0.1",
          "-keyout", key, "-out", cert],
@@ -696,12 +700,13 @@ def inner(args):
                       "reps": args.reps, "idle": args.idle,
                       "postfix_after": args.postfix_after,
                       "generator_tls": "gnutls" if getattr(
-                          args, "gnutls", False) else "openssl"}}
+                          args, "gnutls", False) else "openssl",
+                      "cert": args.cert}}
     notes = []
     try:
         # Name resolution stays in the namespace.
         namespace_etc(base)
-        cert, key = make_cert(base)
+        cert, key = make_cert(base, args.cert)
         load = Load(smtpload, args)
         log(f"bench_submission: {args.sessions} sessions, {args.per_conn} "
             f"message(s) per connection, {args.size}-byte bodies, "
@@ -880,6 +885,9 @@ def add_tls_option(p):
                    help="generator TLS through GnuTLS (the default)")
     p.add_argument("--openssl", dest="gnutls", action="store_false",
                    help="generator TLS through OpenSSL, not GnuTLS")
+    p.add_argument("--cert", choices=("rsa", "ecdsa"), default="rsa",
+                   help="the servers' certificate: RSA-2048 (the default) "
+                   "or ECDSA P-256")
 
 
 def parse_args():
