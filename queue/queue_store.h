@@ -104,7 +104,9 @@ int	queue_store_update(const struct envelope *);
  * queue_store_remove() without the fsync of queue/: delivered messages
  * are removed in batches and queue_store_sync_queue() makes the batch
  * durable (a removal lost to a crash is a duplicate delivery, never a
- * lost message).
+ * lost message).  The two files are kept, emptied, in spare/ for the
+ * next messages (creating files is costly): only for a message no task
+ * is out for.
  */
 int	queue_store_unlink(const char *);
 int	queue_store_sync_queue(void);

@@ -59,6 +59,7 @@ teardown(void **state)
 	rmdir_all(topfd, "incoming");
 	rmdir_all(topfd, "queue");
 	rmdir_all(topfd, "corrupt");
+	rmdir_all(topfd, "spare");
 	close(topfd);
 	rmdir(top);
 	return 0;
@@ -88,12 +89,10 @@ join_sorted(char *out, char **names, size_t n)
 	return out;
 }
 
-/* Names in a directory of the store, sorted, joined by spaces. */
-static const char *
-ls(const char *dir)
+/* How many names a directory of the store has; the first max in names. */
+static size_t
+list_dir(const char *dir, char **names, size_t max)
 {
-	static char	 out[4096];
-	char		*names[64];
 	DIR		*d;
 	struct dirent	*de;
 	size_t		 n = 0;
@@ -102,11 +101,23 @@ ls(const char *dir)
 	assert_int_not_equal(fd = openat(topfd, dir, O_RDONLY | O_DIRECTORY),
 	    -1);
 	assert_non_null(d = fdopendir(fd));
-	while ((de = readdir(d)) != NULL && n < 64)
-		if (de->d_name[0] != '.')
-			assert_non_null(names[n++] = strdup(de->d_name));
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && n++ < max)
+			assert_non_null(names[n - 1] = strdup(de->d_name));
 	closedir(d);
-	return join_sorted(out, names, n);
+	return n;
+}
+
+/* Names in a directory of the store, sorted, joined by spaces. */
+static const char *
+ls(const char *dir)
+{
+	static char	 out[4096];
+	char		*names[64];
+	size_t		 n;
+
+	n = list_dir(dir, names, 64);
+	return join_sorted(out, names, n < 64 ? n : 64);
 }
 
 static mode_t
@@ -515,6 +526,94 @@ test_remove_crash_leftover(void **state)
 	assert_string_equal(ls("corrupt"), "");
 }
 
+static ino_t
+ino_of(const char *path, off_t *size)
+{
+	struct stat	 st;
+
+	assert_int_equal(fstatat(topfd, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+	*size = st.st_size;
+	return st.st_ino;
+}
+
+/*
+ * A delivered message's two files are kept, emptied, in spare/ and are
+ * the next message's files: same inodes, nothing of the old mail in
+ * them.  A removal by request (a task may be out for the message) keeps
+ * nothing; spare/ is emptied at open and holds at most 256 files.
+ */
+static void
+test_spare_reuse(void **state)
+{
+	char		 id[ENVELOPE_ID_LEN + 1], other[ENVELOPE_ID_LEN + 1];
+	char		 path[64], buf[64];
+	const char	*text;
+	struct stat	 st;
+	ino_t		 ino_msg, ino_env;
+	off_t		 size;
+	int		 wfd, rfd, fd, i;
+	char		 ids[130][ENVELOPE_ID_LEN + 1];
+
+	assert_int_equal(store_message(id, "secret", 6, &text), 250);
+	snprintf(path, sizeof(path), "queue/%s.msg", id);
+	ino_msg = ino_of(path, &size);
+	snprintf(path, sizeof(path), "queue/%s.env", id);
+	ino_env = ino_of(path, &size);
+	assert_true(size > 0);
+
+	assert_int_equal(queue_store_unlink(id), 0);
+	assert_string_equal(ls("queue"), "");
+	assert_string_equal(ls("spare"), "0 1");
+	assert_int_equal(ino_of("spare/0", &size), ino_env);
+	assert_int_equal(size, 0);
+	assert_int_equal(ino_of("spare/1", &size), ino_msg);
+	assert_int_equal(size, 0);
+
+	/* The body's file comes from spare/, empty. */
+	assert_int_equal(queue_store_create(other, &wfd, &rfd, &text), 0);
+	assert_int_equal(fstat(wfd, &st), 0);
+	assert_true(st.st_ino == ino_msg || st.st_ino == ino_env);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(mode_of("spare") & 0777, 0700);
+	snprintf(path, sizeof(path), "incoming/%s", other);
+	assert_int_equal(mode_of(path), 0600);
+	assert_int_equal(write(wfd, "hello\n", 6), 6);
+	close(wfd);
+	{
+		struct envelope	 e;
+
+		make_env(&e, "sender@example.com");
+		assert_int_equal(queue_store_commit(other, rfd, &e, 6, &text),
+		    250);
+		envelope_free(&e);
+	}
+	assert_string_equal(ls("spare"), "");
+	fd = queue_store_open_body(other);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "hello\n", 6);
+	close(fd);
+
+	/* Removed on request: nothing kept. */
+	assert_int_equal(queue_store_remove(other), 0);
+	assert_string_equal(ls("spare"), "");
+	assert_string_equal(ls("queue"), "");
+
+	/* At most 256 kept; the rest is removed. */
+	for (i = 0; i < 130; i++)
+		assert_int_equal(store_message(ids[i], "hello\n", 6, &text),
+		    250);
+	for (i = 0; i < 130; i++)
+		assert_int_equal(queue_store_unlink(ids[i]), 0);
+	assert_int_equal(list_dir("spare", NULL, 0), 256);
+	assert_string_equal(ls("queue"), "");
+
+	/* Emptied at open: after a crash its state is not known. */
+	assert_int_equal(queue_store_open(topfd), 0);
+	assert_string_equal(ls("spare"), "");
+	assert_int_equal(store_message(id, "hello\n", 6, &text), 250);
+}
+
 int
 main(void)
 {
@@ -536,6 +635,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_unlink, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spare_reuse, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_remove_crash_leftover,
 		    setup, teardown),
