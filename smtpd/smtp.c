@@ -50,22 +50,28 @@ static int			 smtp_nlisteners;
 static struct event		 smtp_accept_timer;
 
 /*
- * No TLS 1.3 session tickets.  libtls keeps no session cache and has no
- * ticket keys here, so no client could ever resume with one, yet OpenSSL
- * would make and send two after every handshake: work for nothing on
- * both sides of every connection.  libtls has no setting for it;
- * OpenSSL's own configuration does (NumTickets), for every SSL_CTX made
- * after it is loaded.  Debian's openssl.cnf sets no ssl_conf module of
- * its own that this would replace.
+ * Two TLS 1.3 settings libtls has no knob for; OpenSSL's own
+ * configuration has them, for every SSL_CTX made after it is loaded
+ * (Debian's openssl.cnf sets no ssl_conf module that this would replace):
+ * - No session tickets.  libtls keeps no session cache and has no ticket
+ *   keys here, so no client could ever resume with one, yet OpenSSL would
+ *   make and send two after every handshake: work for nothing on both
+ *   sides of every connection.
+ * - AES-128-GCM with SHA-256 first (the order in Mozilla's TLS
+ *   guidelines): SHA-256 runs in hardware here, the SHA-384 of the
+ *   AES-256 suite does not, and a handshake hashes its transcript and
+ *   derives its keys with it.  AES-256 stays offered.
  */
 static void
-smtp_tls_no_tickets(void)
+smtp_tls_defaults(void)
 {
 	static const char	 cnf[] =
 	    "sendgate_conf = sendgate_init\n"
 	    "[sendgate_init]\nssl_conf = sendgate_ssl\n"
 	    "[sendgate_ssl]\nsystem_default = sendgate_tls\n"
-	    "[sendgate_tls]\nNumTickets = 0\n";
+	    "[sendgate_tls]\nNumTickets = 0\n"
+	    "Ciphersuites = TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+	    "TLS_CHACHA20_POLY1305_SHA256\n";
 	CONF	*conf;
 	BIO	*bio;
 	long	 eline;
@@ -75,7 +81,7 @@ smtp_tls_no_tickets(void)
 		fatalx("TLS configuration: out of memory");
 	if (NCONF_load_bio(conf, bio, &eline) <= 0 ||
 	    CONF_modules_load(conf, "sendgate_conf", 0) <= 0)
-		fatalx("TLS configuration: cannot turn session tickets off");
+		fatalx("TLS configuration: cannot load the TLS 1.3 settings");
 	BIO_free(bio);
 	NCONF_free(conf);
 }
@@ -328,7 +334,7 @@ smtp_main(struct sendgated_conf *conf, const struct child_opts *o)
 	setproctitle("%s", "smtp");
 	if (tls_init() == -1)
 		fatalx("tls_init");
-	smtp_tls_no_tickets();
+	smtp_tls_defaults();
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		(void)smtp_tls_get(l->pki);
 	smtp_params.hostname = conf->hostname;

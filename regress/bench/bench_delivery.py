@@ -209,9 +209,10 @@ class Daemon(bs.Daemon):
 
 
 def unsign(daemon):
-    """--no-dkim: delete the domain's DKIM keys from the state database
-    (lka reads them for every message), so that sendgated relays
-    unsigned like its Postfix peer: the same work on both sides."""
+    """Without --dkim: delete the domain's DKIM keys from the state
+    database (lka reads them for every message), so that sendgated relays
+    unsigned like its Postfix peer: the same work on both sides (signing
+    is compared by bench_dkim.py, against Postfix + OpenDKIM)."""
     db = os.path.join(daemon.dirs["state"], "sendgate.db")
     con = sqlite3.connect(db, timeout=10)
     try:
@@ -639,7 +640,7 @@ def sendgated_side(build, base, cert, key, load, sink, args, out, notes):
     daemon.start()
     notes.extend(daemon.notes)
     user, password = bs.sendgated_sender(daemon, dns)
-    if args.no_dkim:
+    if not args.dkim:
         unsign(daemon)
     route = (f"relay via 127.0.0.1 port {sink.port} plain"
              if args.sendgated_route == "relay" else
@@ -648,9 +649,9 @@ def sendgated_side(build, base, cert, key, load, sink, args, out, notes):
     log(f"sendgated: listening on 127.0.0.1:{port}, {bs.DOMAIN} verified; "
         f"delivery: {route}"
         + (f"; extra: {'; '.join(args.sg_conf)}" if args.sg_conf else "")
-        + ("; DKIM keys removed: nothing signed (--no-dkim)"
-           if args.no_dkim else "; every message DKIM-signed (rsa + "
-           "ed25519; Postfix does not sign)"))
+        + ("; DKIM keys removed: nothing signed, as by Postfix here "
+           "(--dkim signs)" if not args.dkim else "; every message "
+           "DKIM-signed (rsa + ed25519; Postfix does not sign: --dkim)"))
     root = daemon.proc.pid
     if args.renice:
         # An experiment: does the smtp process's share of the 2 CPUs
@@ -877,9 +878,10 @@ def parse_args():
                    help="relay: `relay via` the sink (like Postfix's "
                         "relayhost, the default); mx: `deliver port` to "
                         "the MX, which the test DNS points at 127.0.0.1")
-    p.add_argument("--no-dkim", action="store_true",
-                   help="remove the domain's DKIM keys: sendgated relays "
-                   "unsigned, like Postfix here (bench_dkim.py compares "
+    p.add_argument("--dkim", action="store_true",
+                   help="keep the domain's DKIM keys: sendgated signs every "
+                   "message, Postfix does not (by default the keys are "
+                   "removed: both relay unsigned; bench_dkim.py compares "
                    "signing)")
     p.add_argument("--sg-conf", action="append", default=[],
                    metavar="LINE",

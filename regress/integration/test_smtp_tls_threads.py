@@ -138,6 +138,8 @@ def test_no_session_tickets(relay_factory):
     with socket.create_connection(("127.0.0.1", relay.ports[1])) as raw:
         with ctx.wrap_socket(raw) as s:
             assert s.version() == "TLSv1.3"
+            # The server's order: AES-128-GCM-SHA256 first.
+            assert s.cipher()[0] == "TLS_AES_128_GCM_SHA256"
             assert s.recv(100).startswith(b"220 ")
             assert s.session is not None
             assert not s.session.has_ticket
