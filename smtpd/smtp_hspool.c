@@ -67,10 +67,13 @@ hspool_thread(void *arg)
 
 	hspool_lock();
 	for (;;) {
-		while (TAILQ_EMPTY(&hspool_todo) && !hspool_stopping)
+		/*
+		 * Stopping, a thread stays parked until the process is gone:
+		 * a thread that returned would run OpenSSL's per-thread
+		 * destructors while exit() tears OpenSSL down.
+		 */
+		while (TAILQ_EMPTY(&hspool_todo) || hspool_stopping)
 			pthread_cond_wait(&hspool_work, &hspool_mtx);
-		if (hspool_stopping)
-			break;
 		job = TAILQ_FIRST(&hspool_todo);
 		TAILQ_REMOVE(&hspool_todo, job, entry);
 		job->where = JOB_RUNNING;
@@ -98,7 +101,7 @@ hspool_thread(void *arg)
 		}
 		pthread_cond_broadcast(&hspool_finished);
 	}
-	hspool_unlock();
+	/* NOTREACHED */
 	return NULL;
 }
 
@@ -129,14 +132,13 @@ hspool_wakeup(int fd, short ev, void *arg)
 /*
  * At exit: let no thread be inside libtls while the process tears
  * OpenSSL down (its atexit handler was registered before ours, so it
- * runs after).
+ * runs after), and none start again.
  */
 static void
 hspool_stop(void)
 {
 	hspool_lock();
 	hspool_stopping = 1;
-	pthread_cond_broadcast(&hspool_work);
 	while (hspool_running > 0)
 		pthread_cond_wait(&hspool_finished, &hspool_mtx);
 	hspool_unlock();
