@@ -859,15 +859,7 @@ def report(out, notes, args, ncpu, sink_summary):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("build", nargs="?", default="build")
-    p.add_argument("--sessions", type=int, default=20)
-    p.add_argument("--per-conn", type=int, default=1,
-                   help="messages per connection (1)")
-    p.add_argument("--messages", type=int, default=2000,
-                   help="messages per full-load run (2000)")
-    p.add_argument("--size", type=int, default=4096,
-                   help="body bytes per message (4096)")
-    p.add_argument("--reps", type=int, default=3,
-                   help="full-load runs per peer; the median counts (3)")
+    bs.add_load_options(p, run="full-load run")
     p.add_argument("--moderate-rate", type=int, default=100,
                    help="offered msgs/s of the moderate-load run (100; 0:"
                         " skip)")
@@ -883,17 +875,9 @@ def parse_args():
                    "message, Postfix does not (by default the keys are "
                    "removed: both relay unsigned; bench_dkim.py compares "
                    "signing)")
-    p.add_argument("--sg-conf", action="append", default=[],
-                   metavar="LINE",
-                   help="an extra line for sendgated.conf (e.g. 'mta "
-                        "concurrency 20 per host'); repeatable")
     p.add_argument("--settle", type=int, default=20,
                    help="before each measured run, wait at most this long"
                         " for a second with the machine <= 15 %% busy (20)")
-    p.add_argument("--read-timeout", type=int, default=30,
-                   help="generator's bound on one reply, s (30)")
-    p.add_argument("--run-timeout", type=int, default=180,
-                   help="bound of one generator run, s (180)")
     p.add_argument("--drain-timeout", type=int, default=120,
                    help="bound of the wait for the sink to have every "
                         "accepted message, s (120)")
@@ -911,9 +895,7 @@ def parse_args():
     p.add_argument("--renice-smtp", dest="renice", type=int, default=0,
                    help="an experiment: run sendgated's smtp process at "
                         "this nice value (e.g. -10)")
-    p.add_argument("--no-postfix", action="store_true")
-    p.add_argument("--no-sendgated", action="store_true")
-    bs.add_tls_option(p)
+    bs.add_peer_options(p)
     args = p.parse_args()
     args.perf = args.perf and os.path.abspath(args.perf)
     args.strace = args.strace and os.path.abspath(args.strace)

@@ -757,18 +757,11 @@ def finish(out, verdicts, good):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("build", nargs="?", default="build")
-    p.add_argument("--sessions", type=int, default=20)
-    p.add_argument("--per-conn", type=int, default=1,
-                   help="messages per connection (1)")
-    p.add_argument("--messages", type=int, default=2000,
-                   help="messages per run with --sessions (2000)")
+    bs.add_load_options(p, run_timeout=240, run="run with --sessions",
+                        runs="runs", per="peer and load")
     p.add_argument("--messages1", type=int, default=300,
                    help="messages per one-session run (300: Postfix + "
                         "OpenDKIM makes about 11/s; 0 skips)")
-    p.add_argument("--size", type=int, default=4096,
-                   help="body bytes per message, e2e and micro (4096)")
-    p.add_argument("--reps", type=int, default=3,
-                   help="runs per peer and load; the median counts (3)")
     p.add_argument("--sample", type=int, default=20,
                    help="messages per peer verified with python3-dkim (20)")
     p.add_argument("--hash-mib", type=int, default=64,
@@ -779,20 +772,14 @@ def parse_args():
                    help="dkimspeed seconds per variant and round (0.5)")
     p.add_argument("--speed-seconds", type=int, default=3,
                    help="openssl speed -seconds (3)")
-    p.add_argument("--sg-conf", action="append", default=[],
-                   metavar="LINE", help="an extra line for sendgated.conf")
     p.add_argument("--settle", type=int, default=20)
-    p.add_argument("--read-timeout", type=int, default=30)
-    p.add_argument("--run-timeout", type=int, default=240)
     p.add_argument("--drain-timeout", type=int, default=120)
     p.add_argument("--probe-timeout", type=int, default=30)
     p.add_argument("--max-seconds", type=int, default=1200,
                    help="bound of the whole benchmark, s (1200)")
     p.add_argument("--no-micro", action="store_true")
     p.add_argument("--no-e2e", action="store_true")
-    p.add_argument("--no-postfix", action="store_true")
-    p.add_argument("--no-sendgated", action="store_true")
-    bs.add_tls_option(p)
+    bs.add_peer_options(p)
     args = p.parse_args()
     # what bench_delivery's runs look for
     args.perf = args.strace = None

@@ -696,15 +696,7 @@ def parse_args():
                         "the runs (999; 0: none)")
     p.add_argument("--warm-parallel", type=int, default=6,
                    help="smtpload runs at once while warming them (6)")
-    p.add_argument("--sessions", type=int, default=20)
-    p.add_argument("--per-conn", type=int, default=1,
-                   help="messages per connection (1)")
-    p.add_argument("--messages", type=int, default=3000,
-                   help="messages per measured run (3000)")
-    p.add_argument("--size", type=int, default=4096,
-                   help="body bytes per message (4096)")
-    p.add_argument("--reps", type=int, default=5,
-                   help="measured runs per mode (5)")
+    bs.add_load_options(p, messages=3000, reps=5, per="mode")
     p.add_argument("--settle", type=int, default=10,
                    help="wait at most S s for a quiet second before each "
                         "run (10)")
@@ -713,11 +705,8 @@ def parse_args():
                         "per mode with strace -c on lka and smtp, for "
                         "syscalls per message (600; 0: none)")
     p.add_argument("--no-enforcement-probe", action="store_true")
-    p.add_argument("--read-timeout", type=int, default=30)
-    p.add_argument("--run-timeout", type=int, default=180)
     p.add_argument("--max-seconds", type=int, default=900,
                    help="bound of the whole benchmark, s (900)")
-    bs.add_tls_option(p)
     return p.parse_args()
 
 

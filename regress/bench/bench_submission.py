@@ -890,18 +890,41 @@ def add_tls_option(p):
                    "or ECDSA P-256")
 
 
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("build", nargs="?", default="build")
+def add_load_options(p, messages=2000, reps=3, run_timeout=180,
+                     run="measured run", runs=None, per="peer"):
+    """The generator's load and bounds, and its TLS library, for every
+    script that drives smtpload."""
     p.add_argument("--sessions", type=int, default=20)
     p.add_argument("--per-conn", type=int, default=1,
                    help="messages per connection (1)")
-    p.add_argument("--messages", type=int, default=2000,
-                   help="messages per measured run (2000)")
+    p.add_argument("--messages", type=int, default=messages,
+                   help=f"messages per {run} ({messages})")
     p.add_argument("--size", type=int, default=4096,
                    help="body bytes per message (4096)")
-    p.add_argument("--reps", type=int, default=3,
-                   help="measured runs per peer; the median counts (3)")
+    p.add_argument("--reps", type=int, default=reps,
+                   help=f"{runs or run + 's'} per {per}; the median "
+                   f"counts ({reps})")
+    p.add_argument("--read-timeout", type=int, default=30,
+                   help="generator's bound on one reply, s (30)")
+    p.add_argument("--run-timeout", type=int, default=run_timeout,
+                   help=f"bound of one generator run, s ({run_timeout})")
+    add_tls_option(p)
+
+
+def add_peer_options(p):
+    """Which peers run, and sendgated's extra configuration."""
+    p.add_argument("--no-postfix", action="store_true")
+    p.add_argument("--no-sendgated", action="store_true")
+    p.add_argument("--sg-conf", action="append", default=[],
+                   metavar="LINE",
+                   help="one more line of sendgated's configuration "
+                   "(repeatable), e.g. 'smtp tls-threads 0'")
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("build", nargs="?", default="build")
+    add_load_options(p)
     p.add_argument("--idle", type=int, default=1000,
                    help="idle sessions for sendgated's memory (1000; 0: "
                         "skip)")
@@ -912,19 +935,9 @@ def parse_args():
     p.add_argument("--postfix-after", choices=postfix_peer.AFTER,
                    default="discard",
                    help="what Postfix does with accepted mail (discard)")
-    p.add_argument("--read-timeout", type=int, default=30,
-                   help="generator's bound on one reply, s (30)")
-    p.add_argument("--run-timeout", type=int, default=180,
-                   help="bound of one generator run, s (180)")
     p.add_argument("--max-seconds", type=int, default=570,
                    help="bound of the whole benchmark, s (570)")
-    p.add_argument("--no-postfix", action="store_true")
-    p.add_argument("--no-sendgated", action="store_true")
-    p.add_argument("--sg-conf", action="append", default=[],
-                   metavar="LINE",
-                   help="one more line of sendgated's configuration "
-                   "(repeatable), e.g. 'smtp tls-threads 0'")
-    add_tls_option(p)
+    add_peer_options(p)
     return p.parse_args()
 
 
