@@ -90,6 +90,7 @@ extern const struct lka_alg	 lka_algs[LKA_ALGS];
 struct lka_keygen;
 void	lka_domain_init(struct sendgated_conf *);
 int	lka_domain_param(struct lka_cmd *, char *, char *);
+int	lka_domain_param_authorized(struct lka_cmd *, char *, char *);
 int	lka_alg_index(const char *);
 void	lka_keydel(const char *, const char *, const char *);
 int	lka_record_key(const struct state_key *, void *);

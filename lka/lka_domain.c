@@ -104,6 +104,29 @@ lka_domain_param(struct lka_cmd *c, char *alabel, char *ulabel)
 	return 0;
 }
 
+/*
+ * The domain parameter, which must be authorized for some connector;
+ * answers the command when it is not (or bad).
+ */
+int
+lka_domain_param_authorized(struct lka_cmd *c, char *alabel, char *ulabel)
+{
+	int64_t	 n;
+
+	if (lka_domain_param(c, alabel, ulabel) == -1)
+		return -1;
+	if (state_domain_count(alabel, &n) != STATE_OK) {
+		lka_fail_state(c);
+		return -1;
+	}
+	if (n == 0) {
+		lka_done(c, 1, "domain %s is not authorized for any connector",
+		    alabel);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 lka_keys_collect(const struct state_key *k, void *arg)
 {
@@ -758,19 +781,9 @@ void
 lka_domain_check(struct lka_cmd *c)
 {
 	char	 a[NAMES_DOMAIN_MAX + 1], u[NAMES_DOMAIN_UNICODE_MAX + 1];
-	int64_t	 n;
 
-	if (lka_domain_param(c, a, u) == -1)
+	if (lka_domain_param_authorized(c, a, u) == -1)
 		return;
-	if (state_domain_count(a, &n) != STATE_OK) {
-		lka_fail_state(c);
-		return;
-	}
-	if (n == 0) {
-		lka_done(c, 1, "domain %s is not authorized for any connector",
-		    a);
-		return;
-	}
 	checks_now(c, a);
 }
 

@@ -138,20 +138,10 @@ lka_domain_rotate(struct lka_cmd *c)
 	char			 u[NAMES_DOMAIN_UNICODE_MAX + 1];
 	char			 sel[LKA_ALGS][STATE_SELECTOR_MAX];
 	char			 when[32];
-	int64_t			 n;
 	int			 i, nnew = 0;
 
-	if (lka_domain_param(c, a, u) == -1)
+	if (lka_domain_param_authorized(c, a, u) == -1)
 		return;
-	if (state_domain_count(a, &n) != STATE_OK) {
-		lka_fail_state(c);
-		return;
-	}
-	if (n == 0) {
-		lka_done(c, 1, "domain %s is not authorized for any connector",
-		    a);
-		return;
-	}
 	if (lka_keygen_find_domain(a) != NULL) {
 		lka_done(c, 1, "keys for %s are being generated; try again in "
 		    "a moment", a);
