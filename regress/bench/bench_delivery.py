@@ -66,10 +66,6 @@ SINK_RCPT_DOMAIN = "example.net"      # bs.RECIPIENT is sink@example.net
 NAME = "bench_delivery"
 
 
-class Deadline(Exception):
-    pass
-
-
 # ----------------------------------------------------------------- sink
 
 class Sink:
@@ -931,21 +927,7 @@ def main():
         return bs.run_in_namespace(__file__, sys.argv[1:], args.max_seconds,
                                    NAME)
 
-    def overrun(*_):
-        raise Deadline(f"the benchmark overran {args.max_seconds} s")
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.signal(signal.SIGALRM, overrun)
-    signal.alarm(args.max_seconds)
-    try:
-        return inner(args)
-    except (RuntimeError, Deadline, subprocess.SubprocessError,
-            OSError) as e:
-        log(f"{NAME}: FAILED: {e}")
-        log(json.dumps({"bench": "delivery", "ok": False, "error": str(e)}))
-        return 1
-    finally:
-        signal.alarm(0)
+    return bs.run_bounded(inner, args, NAME, "delivery")
 
 
 if __name__ == "__main__":

@@ -92,10 +92,6 @@ PidFile                 {dir}/opendkim.pid
 """
 
 
-class Deadline(Exception):
-    pass
-
-
 # ------------------------------------------------------------- packages
 
 def have_nacl():
@@ -820,21 +816,8 @@ def main():
         return bs.run_in_namespace(__file__, sys.argv[1:], args.max_seconds,
                                    NAME)
 
-    def overrun(*_):
-        raise Deadline(f"the benchmark overran {args.max_seconds} s")
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.signal(signal.SIGALRM, overrun)
-    signal.alarm(args.max_seconds)
-    try:
-        return inner(args)
-    except (RuntimeError, Deadline, subprocess.SubprocessError,
-            OSError, KeyError, ValueError) as e:
-        log(f"{NAME}: FAILED: {e}")
-        log(json.dumps({"bench": "dkim", "ok": False, "error": str(e)}))
-        return 1
-    finally:
-        signal.alarm(0)
+    return bs.run_bounded(inner, args, NAME, "dkim",
+                          (KeyError, ValueError))
 
 
 if __name__ == "__main__":

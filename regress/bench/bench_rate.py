@@ -68,8 +68,7 @@ sys.path.insert(0, HERE)
 
 import bench_submission as bs  # noqa: E402
 from bench_submission import (CONNECTOR, DOMAIN, NS_ENV, Daemon,  # noqa
-                              Deadline, Load, free_port, log, machine_busy,
-                              tree_cpu)
+                              Load, free_port, log, machine_busy, tree_cpu)
 
 GOAL_OVERHEAD_PCT = 2.0
 HIGH_LIMIT = 100000000
@@ -733,21 +732,8 @@ def main():
         return bs.run_in_namespace(__file__, sys.argv[1:], args.max_seconds,
                                    "bench_rate")
 
-    def overrun(*_):
-        raise Deadline(f"the benchmark overran {args.max_seconds} s")
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.signal(signal.SIGALRM, overrun)
-    signal.alarm(args.max_seconds)
-    try:
-        return inner(args)
-    except (RuntimeError, Deadline, subprocess.SubprocessError, OSError,
-            sqlite3.Error, KeyError, ValueError) as e:
-        log(f"bench_rate: FAILED: {e}")
-        log(json.dumps({"bench": "rate", "ok": False, "error": str(e)}))
-        return 1
-    finally:
-        signal.alarm(0)
+    return bs.run_bounded(inner, args, "bench_rate", "rate",
+                          (sqlite3.Error, KeyError, ValueError))
 
 
 if __name__ == "__main__":

@@ -980,6 +980,14 @@ def main():
         return run_in_namespace(__file__, sys.argv[1:], args.max_seconds,
                                 "bench_submission")
 
+    return run_bounded(inner, args, "bench_submission", "submission")
+
+
+def run_bounded(inner, args, name, bench, errors=()):
+    """inner(args), in the namespace, bounded by --max-seconds; a SIGTERM
+    exits 143.  A failure (RuntimeError, the deadline, a subprocess or OS
+    error, or one of errors) is logged with the bench's JSON line and
+    gives exit status 1."""
     def overrun(*_):
         raise Deadline(f"the benchmark overran {args.max_seconds} s")
 
@@ -989,10 +997,9 @@ def main():
     try:
         return inner(args)
     except (RuntimeError, Deadline, subprocess.SubprocessError,
-            OSError) as e:
-        log(f"bench_submission: FAILED: {e}")
-        log(json.dumps({"bench": "submission", "ok": False,
-                        "error": str(e)}))
+            OSError) + tuple(errors) as e:
+        log(f"{name}: FAILED: {e}")
+        log(json.dumps({"bench": bench, "ok": False, "error": str(e)}))
         return 1
     finally:
         signal.alarm(0)
