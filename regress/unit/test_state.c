@@ -21,6 +21,7 @@
 #include "unit.h"
 
 #include "state.h"
+#include "state_test.h"
 
 #define NROWS(a)	(sizeof(a) / sizeof((a)[0]))
 #define ROWS_MAX	8
@@ -31,9 +32,6 @@
 #define TOKEN_B		"89abcdef0123456789abcdef0123456789abcdef"
 #define A10		"aaaaaaaaaa"
 #define A64		A10 A10 A10 A10 A10 A10 "aaaa"
-
-static char	 dir[64];
-static char	 path[128];
 
 /* What the list functions hand their callback, copied. */
 struct rows {
@@ -114,45 +112,6 @@ read_ok(enum reader reader, int64_t id, size_t n)
 	assert_int_equal(read_all(reader, id, &rows), STATE_OK);
 	assert_int_equal(rows.n, n);
 	return &rows;
-}
-
-static int
-setup(void **state)
-{
-	snprintf(dir, sizeof(dir), "/tmp/sendgate-state-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s", dir, STATE_DB_FILE);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char	 cmd[PATH_MAX + 16];
-
-	state_close();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void
-open_ok(void)
-{
-	char	 err[512];
-
-	if (state_open(path, err, sizeof(err)) == -1)
-		fail_msg("state_open %s: %s", path, err);
-}
-
-/* A fresh database in the temporary directory, open. */
-static int
-setup_open(void **state)
-{
-	if (setup(state) == -1)
-		return -1;
-	open_ok();
-	return 0;
 }
 
 /* The test's own connection to the file, beside the one under test. */

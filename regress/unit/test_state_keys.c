@@ -17,12 +17,10 @@
 
 #include "dkim_selector.h"
 #include "state.h"
+#include "state_test.h"
 
 #define NOW		1700000000LL	/* 2023-11-14T22:13:20Z */
 #define KEYS_MAX	8
-
-static char	 dir[64];
-static char	 path[128];
 
 struct keys {
 	size_t			 n;
@@ -59,44 +57,6 @@ key(const char *domain, const char *selector)
 
 	assert_int_equal(state_key_get(domain, selector, &k), STATE_OK);
 	return &k;
-}
-
-static int
-setup(void **state)
-{
-	snprintf(dir, sizeof(dir), "/tmp/sendgate-keys-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s", dir, STATE_DB_FILE);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char	 cmd[PATH_MAX + 16];
-
-	state_close();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void
-open_ok(void)
-{
-	char	 err[512];
-
-	if (state_open(path, err, sizeof(err)) == -1)
-		fail_msg("state_open %s: %s", path, err);
-}
-
-static int
-setup_open(void **state)
-{
-	if (setup(state) == -1)
-		return -1;
-	open_ok();
-	return 0;
 }
 
 static void
