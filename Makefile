@@ -86,7 +86,7 @@ unit: $(UNIT_BINS)
 unit-asan:
 	$(MAKE) SAN=1 unit
 
-integration: all
+integration: all bench-tools
 	sh mk/users.sh
 	cd regress/integration && SENDGATE_BUILD=$(CURDIR)/$(BUILD) \
 	    $(PY) -m pytest -q -p no:cacheprovider .
@@ -147,11 +147,13 @@ clean:
 .PHONY: bench-tools
 bench-tools: $(BUILD)/smtpload $(BUILD)/smtpsink $(BUILD)/dkimspeed
 bench: bench-tools
-$(BUILD)/smtpload: regress/bench/smtpload.c
+$(BUILD)/smtpload: regress/bench/smtpload.c regress/bench/tlsmini.c \
+    regress/bench/tlsmini.h
 	@mkdir -p $(BUILD)
 	$(CC) $(CSTD) $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
 	    $(shell $(PKG_CONFIG) --cflags libssl libcrypto gnutls) \
 	    $(ALL_LDFLAGS) -o $@ regress/bench/smtpload.c \
+	    regress/bench/tlsmini.c \
 	    $(shell $(PKG_CONFIG) --libs libssl libcrypto gnutls) -lpthread
 $(BUILD)/smtpsink: regress/bench/smtpsink.c
 	@mkdir -p $(BUILD)

@@ -10,9 +10,10 @@
  *
  * One thread per session, non-blocking sockets, every wait a poll() bounded
  * by the per-read timeout and the overall deadline.  TLS through OpenSSL,
- * or GnuTLS with -G (OpenSSL 3.0 spends nearly half of the generator's CPU
+ * GnuTLS with -G (OpenSSL 3.0 spends nearly half of the generator's CPU
  * decoding the server's certificate, CPU taken from the server under test
- * on a small machine), no certificate verification (the bench uses a
+ * on a small machine), or with -M tlsmini (tlsmini.c: TLS 1.3 on
+ * libcrypto's primitives, half of GnuTLS's cost), no certificate verification (the bench uses a
  * self-signed certificate), no session resumption (every connection is a
  * full handshake, as with distinct clients), TLS 1.3 only unless -a.  The
  * accept latency of a message is the time from the end-of-data write
@@ -61,6 +62,8 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "tlsmini.h"
+
 #define LINE_MAX_REPLY	4096
 /* GnuTLS: its default groups, but X25519 first, as OpenSSL has them. */
 #define GTLS_GROUPS	"-GROUP-ALL:+GROUP-X25519:+GROUP-ALL"
@@ -85,6 +88,7 @@ struct opts {
 	double		 hold_s;
 	int		 tls13;
 	int		 gnutls;	/* -G: GnuTLS instead of OpenSSL */
+	int		 mini;		/* -M: tlsmini instead of OpenSSL */
 	const char	*log;		/* -L: per-message 250 times */
 	const char	*tag;		/* -q: token prefix */
 	double		 rate;		/* -R: offered msgs/s, 0 = no pacing */
@@ -128,6 +132,7 @@ struct sess {
 	int		 tls;		/* STARTTLS done: I/O through TLS */
 	SSL		*ssl;		/* OpenSSL */
 	gnutls_session_t gs;		/* GnuTLS (-G) */
+	struct tlsmini	*tm;		/* tlsmini (-M) */
 	char		 buf[LINE_MAX_REPLY * 2];
 	size_t		 len;		/* bytes in buf */
 	char		 reply[LINE_MAX_REPLY];	/* last reply, lines joined */
@@ -261,6 +266,13 @@ gtls_retry(struct sess *s, ssize_t r, const char *what)
 	}
 }
 
+/* tlsmini's waits are the session's. */
+static int
+mini_wait(void *arg, short events)
+{
+	return wait_fd(arg, events);
+}
+
 /* TLS handshake after the 220 to STARTTLS; 0 ok, -1 error. */
 static int
 tls_open(struct sess *s)
@@ -269,7 +281,19 @@ tls_open(struct sess *s)
 	const char *group = NULL;
 	int r;
 
-	if (o.gnutls) {
+	if (o.mini) {
+		if ((s->tm = tlsmini_new(s->fd, "localhost", mini_wait,
+		    s)) == NULL) {
+			set_err(s, "tlsmini_new failed");
+			return -1;
+		}
+		if (tlsmini_handshake(s->tm) == -1) {
+			if (s->err[0] == '\0')
+				set_err(s, "TLS handshake: %s",
+				    tlsmini_error(s->tm));
+			return -1;
+		}
+	} else if (o.gnutls) {
 		/* A fresh session, never given saved session data: no
 		 * resumption.  Tickets the server sends are read and dropped
 		 * with the session, as with OpenSSL, so that the server does
@@ -318,10 +342,13 @@ tls_open(struct sess *s)
 	if (tls_info[0] == '\0') {
 		if (o.gnutls)
 			desc = gnutls_session_get_desc(s->gs);
-		else
+		else if (!o.mini)
 			group = OBJ_nid2sn(SSL_get_negotiated_group(s->ssl));
 		pthread_mutex_lock(&err_lock);
-		if (o.gnutls)
+		if (o.mini)
+			snprintf(tls_info, sizeof(tls_info), "%s",
+			    tlsmini_desc(s->tm));
+		else if (o.gnutls)
 			snprintf(tls_info, sizeof(tls_info), "GnuTLS %s",
 			    desc != NULL ? desc : "?");
 		else
@@ -348,7 +375,16 @@ tls_io(struct sess *s, char *p, size_t n, int wr)
 	if (n > INT_MAX)
 		n = INT_MAX;
 	for (;;) {
-		if (o.gnutls) {
+		if (o.mini) {
+			r = wr ? tlsmini_write(s->tm, p, n) :
+			    tlsmini_read(s->tm, p, n);
+			if (r > 0)
+				return r;
+			if (s->err[0] == '\0')
+				set_err(s, "%s: %s", what,
+				    tlsmini_error(s->tm));
+			return -1;
+		} else if (o.gnutls) {
 			r = wr ? gnutls_record_send(s->gs, p, n) :
 			    gnutls_record_recv(s->gs, p, n);
 			if (r > 0)
@@ -373,6 +409,8 @@ tls_pending(struct sess *s)
 {
 	if (!s->tls)
 		return 0;
+	if (o.mini)
+		return tlsmini_pending(s->tm);
 	if (o.gnutls)
 		return gnutls_record_check_pending(s->gs) > 0;
 	return SSL_pending(s->ssl) > 0;
@@ -390,6 +428,8 @@ tls_close(struct sess *s)
 		gnutls_deinit(s->gs);
 		s->gs = NULL;
 	}
+	tlsmini_free(s->tm);
+	s->tm = NULL;
 	s->tls = 0;
 }
 
@@ -1016,6 +1056,7 @@ usage(void)
 	    "\t[-T read-timeout-ms] [-D deadline-s] [-k idle-conns]\n"
 	    "\t[-I (idle sessions do STARTTLS+AUTH)] [-h hold-s]\n"
 	    "\t[-a (allow TLS < 1.3)] [-G (GnuTLS, not OpenSSL)]\n"
+	    "\t[-M (tlsmini, not OpenSSL; TLS 1.3 only)]\n"
 	    "\t[-L accept-log] [-q tag] [-R offered-msgs-per-s] send|idle\n");
 	exit(2);
 }
@@ -1069,7 +1110,7 @@ main(int argc, char *argv[])
 	int c, pl, rc;
 	const char *mode;
 
-	while ((c = getopt(argc, argv, "H:p:u:w:f:r:e:n:m:t:s:T:D:k:Ih:aGL:q:R:"))
+	while ((c = getopt(argc, argv, "H:p:u:w:f:r:e:n:m:t:s:T:D:k:Ih:aGML:q:R:"))
 	    != -1) {
 		switch (c) {
 		case 'H': o.host = optarg; break;
@@ -1090,6 +1131,7 @@ main(int argc, char *argv[])
 		case 'h': o.hold_s = (double)num(optarg, 1, 86400); break;
 		case 'a': o.tls13 = 0; break;
 		case 'G': o.gnutls = 1; break;
+		case 'M': o.mini = 1; break;
 		case 'L': o.log = optarg; break;
 		case 'q': o.tag = optarg; break;
 		case 'R': o.rate = (double)num(optarg, 0, 10000000); break;
@@ -1125,7 +1167,16 @@ main(int argc, char *argv[])
 	pl = snprintf(plain, sizeof(plain), "%c%s%c%s", 0, o.user, 0, o.pass);
 	EVP_EncodeBlock((unsigned char *)auth_b64, (unsigned char *)plain, pl);
 
-	if (o.gnutls) {
+	if (o.mini + o.gnutls > 1 || (o.mini && !o.tls13)) {
+		fprintf(stderr, "smtpload: -M takes neither -G nor -a\n");
+		return 2;
+	}
+	if (o.mini) {
+		if (tlsmini_init() == -1) {
+			fprintf(stderr, "smtpload: tlsmini setup failed\n");
+			return 2;
+		}
+	} else if (o.gnutls) {
 		/* Credentials without CAs: nothing to verify against.  The
 		 * groups of GTLS_GROUPS, so that the servers do the same ECDH
 		 * (X25519) for both backends. */
