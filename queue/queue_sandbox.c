@@ -16,6 +16,10 @@ const struct sandbox_rule queue_sandbox_rules[] = {
 	SANDBOX_ALLOW(renameat),
 	SANDBOX_ALLOW(renameat2),
 	SANDBOX_ALLOW(fsync),
+	/* a new message's envelope: an attribute of its body file */
+	SANDBOX_ALLOW(fsetxattr),
+	SANDBOX_ALLOW(fgetxattr),
+	SANDBOX_ALLOW(fremovexattr),
 	/* one sync of the queue's file system per batch of commits */
 	SANDBOX_ALLOW(syncfs),
 	/* readdir: getdents64, and lseek when a directory is reread */

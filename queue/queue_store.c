@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,12 +33,24 @@
  * ext4 without a journal skips, one by one, every inode deleted in the
  * last minutes: on the benchmark machine a create cost 260-430 us of CPU
  * after a busy hour, against 42 us to rename, truncate and write a kept
- * file.  The two files of a delivered message go to spare/, emptied at
- * once (no mail and no disk space stays there), and the next message's
- * two come from there.  What spare/ holds at start is removed: after a
- * crash its state is not known.
+ * file.  The files of a delivered message go to spare/, emptied at once
+ * (no mail, no envelope attribute and no disk space stays there), and
+ * the next messages' come from there.  What spare/ holds at start is
+ * removed: after a crash its state is not known.
  */
 #define SPARE_MAX	256
+
+/*
+ * A new message's envelope is an extended attribute of its body file,
+ * not a file of its own: one inode per message instead of two, and
+ * creating a file is the queue's costliest step (see spare files
+ * above).  An envelope too large for an attribute, a file system
+ * without user attributes, and every updated envelope (queue_store_update)
+ * are a file <id>.env beside the body, which then takes precedence: the
+ * layout of queue_store.h with the envelope file optional.
+ */
+#define ENV_ATTR	"user.sendgate.envelope"
+#define ENV_ATTR_MAX	3072
 
 /* "<id>.msg", "<id>.env" */
 #define NAME_MAX_LEN	(ENVELOPE_ID_LEN + 5)
@@ -114,6 +127,69 @@ store_exists(int dirfd, const char *name)
 
 	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	    errno != ENOENT;
+}
+
+/*
+ * The envelope attribute of the body file dirfd/name, decoded.  -1 with
+ * *why; errno ENODATA when the file has none (never committed, or its
+ * envelope is a file), ENOENT when there is no such file.
+ */
+static int
+store_read_env_attr(int dirfd, const char *name, struct envelope *e,
+    const char **why)
+{
+	uint8_t	 buf[ENV_ATTR_MAX];
+	ssize_t	 n;
+	int	 fd, save;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1) {
+		*why = strerror(errno);
+		return -1;
+	}
+	n = fgetxattr(fd, ENV_ATTR, buf, sizeof(buf));
+	save = errno;
+	close(fd);
+	if (n == -1) {
+		if (save == ENOTSUP)
+			save = ENODATA;
+		*why = save == ENODATA ? "no envelope" : strerror(save);
+		errno = save;
+		return -1;
+	}
+	if (envelope_decode(e, buf, (size_t)n, why) == -1) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether dirfd/name has no envelope attribute (errno ENOENT then). */
+static int
+store_attr_missing(int dirfd, const char *name)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1)
+		return 1;
+	n = fgetxattr(fd, ENV_ATTR, NULL, 0);
+	close(fd);
+	if (n >= 0)
+		return 0;
+	errno = ENOENT;
+	return 1;
+}
+
+/* Strip the envelope attribute from an open body file, if it has one. */
+static int
+store_strip_attr(int fd)
+{
+	if (fremovexattr(fd, ENV_ATTR) == -1 && errno != ENODATA &&
+	    errno != ENOTSUP)
+		return -1;
+	return 0;
 }
 
 /* Read a whole envelope file and decode it; -1 with *why. */
@@ -225,12 +301,16 @@ spare_take(int dirfd, const char *name)
 		errno = save;
 		return -1;
 	}
-	/* Emptied when kept; O_TRUNC all the same: nothing old goes out. */
+	/* Emptied when kept; O_TRUNC all the same: nothing old goes out,
+	 * no envelope either. */
 	if ((fd = openat(dirfd, name, O_WRONLY | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
+	    O_CLOEXEC)) == -1 || store_strip_attr(fd) == -1) {
 		save = errno;
+		if (fd != -1)
+			close(fd);
 		(void)unlinkat(dirfd, name, 0);
 		errno = save == EEXIST ? EIO : save;
+		return -1;
 	}
 	return fd;
 }
@@ -266,7 +346,9 @@ spare_give(int dirfd, const char *name)
 		return unlinkat(dirfd, name, 0);
 	spare_nslots--;
 	if ((fd = openat(store.spare, s, O_WRONLY | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
+	    O_CLOEXEC)) == -1 || store_strip_attr(fd) == -1) {
+		if (fd != -1)
+			close(fd);
 		(void)unlinkat(store.spare, s, 0);
 		spare_slots[spare_nslots++] = slot;
 		return 0;
@@ -301,9 +383,9 @@ store_env_to_corrupt(const char *id, const char *why)
 }
 
 /*
- * One entry of queue/.  A body without its envelope was never committed;
- * an envelope that does not decode or lost its body is kept aside for
- * a human, never delivered and never silently dropped.
+ * One entry of queue/.  A body without its envelope (file or attribute)
+ * was never committed; an envelope that does not decode or lost its body
+ * is kept aside for a human, never delivered and never silently dropped.
  */
 static void
 store_recover_entry(const char *name)
@@ -325,6 +407,18 @@ store_recover_entry(const char *name)
 		store_name(other, id, ".env");
 		if (store_exists(store.queue, other))
 			return;
+		if (store_read_env_attr(store.queue, name, &e, &why) == 0) {
+			if (strcmp(e.id, id) != 0)
+				store_to_corrupt(name, "id of its envelope "
+				    "attribute differs from the file name");
+			envelope_free(&e);
+			return;
+		}
+		if (errno != ENODATA) {
+			if (errno != ENOENT)
+				store_to_corrupt(name, why);
+			return;
+		}
 		if (unlinkat(store.queue, name, 0) == -1) {
 			/* gone meanwhile with its corrupt envelope */
 			if (errno != ENOENT)
@@ -532,9 +626,12 @@ store_write_all(int fd, const uint8_t *p, size_t len)
 /*
  * incoming/<name>, e encoded, a new file: the batch's syncfs makes it
  * durable, or with dosync its own fsync (an update of one envelope).
+ * With bodyfd (not -1), the envelope becomes the attribute of that body
+ * file instead when it fits and the file system has them.
  */
 static int
-store_write_env(const char *name, const struct envelope *e, int dosync)
+store_write_env(const char *name, const struct envelope *e, int dosync,
+    int bodyfd)
 {
 	uint8_t	*buf;
 	size_t	 len;
@@ -542,6 +639,20 @@ store_write_env(const char *name, const struct envelope *e, int dosync)
 
 	if (envelope_encode(e, &buf, &len) == -1)
 		return -1;
+	if (bodyfd != -1 && len <= ENV_ATTR_MAX) {
+		if (fsetxattr(bodyfd, ENV_ATTR, buf, len, 0) == 0) {
+			free(buf);
+			return 0;
+		}
+		/* No attributes here, or no room for this one: a file. */
+		if (errno != ENOTSUP && errno != E2BIG && errno != ERANGE &&
+		    errno != ENOSPC) {
+			save = errno;
+			free(buf);
+			errno = save;
+			return -1;
+		}
+	}
 	if ((fd = store_create_file(store.incoming, name)) == -1) {
 		save = errno;
 		free(buf);
@@ -582,7 +693,7 @@ queue_store_prepare(const char *id, int rfd, struct envelope *e,
 	strlcpy(e->id, id, sizeof(e->id));
 	e->size = size;
 	step = "envelope";
-	if (store_write_env(env, e, 0) == -1)
+	if (store_write_env(env, e, 0, rfd) == -1)
 		goto fail;
 	close(rfd);
 	*text = "";
@@ -615,7 +726,10 @@ queue_store_sync(const char **text)
 	return 250;
 }
 
-/* The commit point: the envelope's arrival in queue/, after the body. */
+/*
+ * The commit point: the envelope's arrival in queue/, after the body or
+ * with it (an attribute of the body).
+ */
 int
 queue_store_publish(const char *id, const char **text)
 {
@@ -627,8 +741,11 @@ queue_store_publish(const char *id, const char **text)
 	step = "rename body";
 	if (renameat(store.incoming, id, store.queue, msg) == -1)
 		goto fail;
+	/* No envelope file: prepare made it the body's attribute, and the
+	 * body's arrival was the commit. */
 	step = "rename envelope";
-	if (renameat(store.incoming, env, store.queue, env) == -1)
+	if (renameat(store.incoming, env, store.queue, env) == -1 &&
+	    errno != ENOENT)
 		goto fail;
 	*text = "";
 	return 250;
@@ -679,6 +796,7 @@ queue_store_list(int (*cb)(const struct envelope *, void *), void *arg)
 	DIR		*d;
 	struct dirent	*de;
 	struct envelope	 e;
+	char		 id[ENVELOPE_ID_LEN + 1], env[NAME_MAX_LEN + 1];
 	const char	*why;
 	size_t		 len;
 	int		 fd, rc = 0;
@@ -693,13 +811,31 @@ queue_store_list(int (*cb)(const struct envelope *, void *), void *arg)
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
 		if (len != ENVELOPE_ID_LEN + 4 ||
-		    strcmp(de->d_name + ENVELOPE_ID_LEN, ".env") != 0)
+		    !envelope_id_valid(de->d_name, ENVELOPE_ID_LEN))
 			continue;
-		if (store_read_env(store.queue, de->d_name, &e, &why) == -1) {
-			log_warnx("queue: %s/%s: %s", DIR_QUEUE, de->d_name,
-			    why);
+		/* Each message once: by its envelope file if it has one. */
+		memcpy(id, de->d_name, ENVELOPE_ID_LEN);
+		id[ENVELOPE_ID_LEN] = '\0';
+		store_name(env, id, ".env");
+		if (strcmp(de->d_name + ENVELOPE_ID_LEN, ".msg") == 0 &&
+		    !store_exists(store.queue, env)) {
+			if (store_read_env_attr(store.queue, de->d_name, &e,
+			    &why) == -1) {
+				/* ENODATA: being published with a file. */
+				if (errno != ENODATA && errno != ENOENT)
+					log_warnx("queue: %s/%s: %s",
+					    DIR_QUEUE, de->d_name, why);
+				continue;
+			}
+		} else if (strcmp(de->d_name + ENVELOPE_ID_LEN, ".env") == 0) {
+			if (store_read_env(store.queue, de->d_name, &e,
+			    &why) == -1) {
+				log_warnx("queue: %s/%s: %s", DIR_QUEUE,
+				    de->d_name, why);
+				continue;
+			}
+		} else
 			continue;
-		}
 		rc = cb(&e, arg);
 		envelope_free(&e);
 	}
@@ -719,17 +855,21 @@ queue_store_get(const char *id, struct envelope *e)
 	}
 	store_name(name, id, ".env");
 	if (!store_exists(store.queue, name)) {
-		errno = ENOENT;
-		return -1;
-	}
-	if (store_read_env(store.queue, name, e, &why) == -1) {
-		if (errno != ENOENT) {
-			log_warnx("queue: %s/%s: %s", DIR_QUEUE, name, why);
-			errno = EIO;
+		/* The envelope attribute of the body, if committed so. */
+		store_name(name, id, ".msg");
+		if (store_read_env_attr(store.queue, name, e, &why) == 0)
+			return 0;
+		if (errno == ENODATA || errno == ENOENT) {
+			errno = ENOENT;
+			return -1;
 		}
+	} else if (store_read_env(store.queue, name, e, &why) == 0)
+		return 0;
+	else if (errno == ENOENT)
 		return -1;
-	}
-	return 0;
+	log_warnx("queue: %s/%s: %s", DIR_QUEUE, name, why);
+	errno = EIO;
+	return -1;
 }
 
 int
@@ -752,6 +892,7 @@ int
 queue_store_update(const struct envelope *e)
 {
 	char	 upd[NAME_MAX_LEN + 1], env[NAME_MAX_LEN + 1];
+	char	 msg[NAME_MAX_LEN + 1];
 	int	 save;
 
 	if (!envelope_id_valid(e->id, strlen(e->id))) {
@@ -759,13 +900,17 @@ queue_store_update(const struct envelope *e)
 		return -1;
 	}
 	store_name(env, e->id, ".env");
-	if (!store_exists(store.queue, env)) {
+	store_name(msg, e->id, ".msg");
+	/* An envelope file, or a body with its envelope attribute (which
+	 * the new file overrides). */
+	if (!store_exists(store.queue, env) &&
+	    !store_exists(store.queue, msg)) {
 		/* Removed meanwhile: an update must not bring it back. */
 		errno = ENOENT;
 		return -1;
 	}
 	store_name(upd, e->id, ".upd");
-	if (store_write_env(upd, e, 1) == -1 ||
+	if (store_write_env(upd, e, 1, -1) == -1 ||
 	    renameat(store.incoming, upd, store.queue, env) == -1) {
 		save = errno;
 		unlinkat(store.incoming, upd, 0);
@@ -783,21 +928,45 @@ queue_store_update(const struct envelope *e)
 static int
 store_unlink_message(const char *id, int keep)
 {
-	char	 name[NAME_MAX_LEN + 1];
+	char	 env[NAME_MAX_LEN + 1], msg[NAME_MAX_LEN + 1];
 	int	 (*drop)(int, const char *);
+	int	 fd, save;
 
 	if (!envelope_id_valid(id, strlen(id))) {
 		errno = EINVAL;
 		return -1;
 	}
 	drop = keep ? spare_give : store_unlinkat;
+	store_name(env, id, ".env");
+	store_name(msg, id, ".msg");
+	/* Envelope attribute and body go at once. */
+	if (!store_exists(store.queue, env)) {
+		/* By request: only a message (a body left by a crash is
+		 * recovery's).  Delivery knows what it delivered. */
+		if (!keep && store_attr_missing(store.queue, msg))
+			return -1;
+		return drop(store.queue, msg);
+	}
+	/*
+	 * An envelope file: the body may still have the attribute it was
+	 * committed with.  It goes first, or a crash between the two
+	 * unlinks would bring the message back as it was then.
+	 */
+	if ((fd = openat(store.queue, msg, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		if (store_strip_attr(fd) == -1) {
+			save = errno;
+			close(fd);
+			errno = save;
+			return -1;
+		}
+		close(fd);
+	}
 	/* The point of no return: without its envelope, no message. */
-	store_name(name, id, ".env");
-	if (drop(store.queue, name) == -1)
+	if (drop(store.queue, env) == -1)
 		return -1;
-	store_name(name, id, ".msg");
-	if (drop(store.queue, name) == -1 && errno != ENOENT)
-		log_warn("queue: unlink %s", name);
+	if (drop(store.queue, msg) == -1 && errno != ENOENT)
+		log_warn("queue: unlink %s", msg);
 	return 0;
 }
 

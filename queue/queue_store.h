@@ -2,10 +2,15 @@
  * The on-disk queue, under one directory (the queue process's chroot):
  *
  *	incoming/<id>		body being received (smtp writes it)
- *	incoming/<id>.env	envelope being written at commit
- *	queue/<id>.msg		committed body
- *	queue/<id>.env		committed envelope: its arrival is the commit
+ *	incoming/<id>.env	envelope being written at commit, when it is
+ *				not the body's attribute
+ *	queue/<id>.msg		committed body; its attribute
+ *				user.sendgate.envelope is the envelope of a
+ *				message committed so (its arrival the commit)
+ *	queue/<id>.env		committed or updated envelope: its arrival is
+ *				the commit; it overrides the attribute
  *	corrupt/<id>.env	what recovery could not make sense of
+ *	spare/<n>		emptied files of delivered messages, for reuse
  *
  * Everything is reached with *at() calls on directory fds, O_NOFOLLOW,
  * so the store works the same in the chroot and in a test directory.
@@ -44,9 +49,10 @@ int	queue_store_create(char *, int *, int *, const char **);
 
 /*
  * A commit in four steps, so that a batch of messages shares the syncs:
- * prepare each (the body must hold size octets; the envelope is written
- * to incoming/<id>.env; e->id and e->size are set; rfd is closed), sync,
- * publish each (rename body, then envelope, into queue/), sync again.
+ * prepare each (the body must hold size octets; the envelope becomes the
+ * body's attribute, or is written to incoming/<id>.env; e->id and
+ * e->size are set; rfd is closed), sync, publish each (rename body, then
+ * any envelope file, into queue/), sync again.
  * Only after the second sync is a message durable.  Each returns 250, or
  * 451, 452 (no space), 552 (too big) with *text set; prepare and publish
  * remove the message's files on failure, and after a failed sync the
@@ -81,9 +87,10 @@ int	queue_store_list(int (*)(const struct envelope *, void *), void *);
 int	queue_store_get(const char *, struct envelope *);
 
 /*
- * Remove a committed message: the envelope first (the point of no
- * return: a body left without it is what recovery removes), then the
- * body, then fsync of queue/.  A message still in incoming/ is not
+ * Remove a committed message: a body with its envelope attribute at
+ * once; else its attribute, then the envelope file (the point of no
+ * return: a body left without either is what recovery removes), then
+ * the body; then fsync of queue/.  A message still in incoming/ is not
  * touched.  Returns 0, or -1 with errno EINVAL (not an id), ENOENT (no
  * such committed message), or the errno of the unlink or the fsync.
  */
@@ -96,7 +103,8 @@ int	queue_store_open_body(const char *);
  * Atomically replace the committed envelope of e->id with e (written,
  * fsynced, renamed over it).  0, or -1 with errno: ENOENT when the
  * message is gone (removed meanwhile: nothing is written).  The rename
- * is durable after the next queue_store_sync_queue().
+ * is durable after the next queue_store_sync_queue().  The file takes
+ * precedence over the attribute the body may have kept.
  */
 int	queue_store_update(const struct envelope *);
 
@@ -104,9 +112,9 @@ int	queue_store_update(const struct envelope *);
  * queue_store_remove() without the fsync of queue/: delivered messages
  * are removed in batches and queue_store_sync_queue() makes the batch
  * durable (a removal lost to a crash is a duplicate delivery, never a
- * lost message).  The two files are kept, emptied, in spare/ for the
- * next messages (creating files is costly): only for a message no task
- * is out for.
+ * lost message).  Its files are kept, emptied, in spare/ for the next
+ * messages (creating files is costly): only for a message no task is out
+ * for.
  */
 int	queue_store_unlink(const char *);
 int	queue_store_sync_queue(void);

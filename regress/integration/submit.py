@@ -93,6 +93,25 @@ def message(frm=f"app@{DOMAIN}", to="someone@example.net",
             f"\r\n{body}").encode()
 
 
+# A new message's envelope: an attribute of its body file (queue_store.c).
+ENV_ATTR = "user.sendgate.envelope"
+
+
+def envelope_of(q, qid):
+    """The envelope of committed message qid in queue directory q: its
+    file if it has one (updated, or too large), else the attribute of its
+    body; None if neither (not committed)."""
+    try:
+        with open(os.path.join(q, qid + ".env"), "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        pass
+    try:
+        return os.getxattr(os.path.join(q, qid + ".msg"), ENV_ATTR)
+    except OSError:
+        return None
+
+
 def queued(relay):
     """Committed messages: {id: (envelope bytes, message bytes)}."""
     q = os.path.join(relay.dirs["queue"], "queue")
@@ -100,11 +119,12 @@ def queued(relay):
     if not os.path.isdir(q):
         return out
     for name in os.listdir(q):
-        if name.endswith(".env"):
+        if name.endswith(".msg"):
             qid = name[:-4]
+            env = envelope_of(q, qid)
+            if env is None:
+                continue
             with open(os.path.join(q, name), "rb") as f:
-                env = f.read()
-            with open(os.path.join(q, qid + ".msg"), "rb") as f:
                 msg = f.read()
             out[qid] = (env, msg)
     return out

@@ -2,11 +2,13 @@
  * The on-disk queue (queue/queue_store.h) in a fresh mkdtemp directory:
  * create, commit and list, the files and their modes, a body whose size
  * is not what smtp claims, rollback, recovery at open, fresh ids, and
- * getting and removing one committed message by id.
+ * getting and removing one committed message by id, the envelope as an
+ * attribute of the body file or as a file of its own.
  * That fsync happens before the 250 is shown by the integration test
  * (strace), not here.
  */
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,8 +23,11 @@
 #include "envelope.h"
 #include "queue_store.h"
 
+#define ENV_ATTR	"user.sendgate.envelope"
+
 static char	 top[64];
 static int	 topfd = -1;
+static int	 attrs;		/* the file system has user attributes */
 
 static int
 setup(void **state)
@@ -32,6 +37,9 @@ setup(void **state)
 		return -1;
 	if ((topfd = open(top, O_RDONLY | O_DIRECTORY)) == -1)
 		return -1;
+	attrs = fsetxattr(topfd, "user.probe", "x", 1, 0) == 0;
+	if (attrs)
+		fremovexattr(topfd, "user.probe");
 	return queue_store_open(topfd);
 }
 
@@ -118,6 +126,32 @@ ls(const char *dir)
 
 	n = list_dir(dir, names, 64);
 	return join_sorted(out, names, n < 64 ? n : 64);
+}
+
+/* The files queue/ has for one committed message with a small envelope. */
+static const char *
+files_of(const char *id)
+{
+	static char	 out[64];
+
+	if (attrs)
+		snprintf(out, sizeof(out), "%s.msg", id);
+	else
+		snprintf(out, sizeof(out), "%s.env %s.msg", id, id);
+	return out;
+}
+
+/* The length of path's envelope attribute; -1 with errno. */
+static ssize_t
+attr_len(const char *path)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	assert_int_not_equal(fd = openat(topfd, path, O_RDONLY), -1);
+	n = fgetxattr(fd, ENV_ATTR, NULL, 0);
+	close(fd);
+	return n;
 }
 
 static mode_t
@@ -207,12 +241,16 @@ test_commit_and_list(void **state)
 
 	assert_int_equal(store_message(id, "hello\n", 6, &text), 250);
 	assert_string_equal(ls("incoming"), "");
-	snprintf(path, sizeof(path), "%s.env %s.msg", id, id);
-	assert_string_equal(ls("queue"), path);
+	/* One file: the envelope is the body's attribute. */
+	assert_string_equal(ls("queue"), files_of(id));
 	snprintf(path, sizeof(path), "queue/%s.msg", id);
 	assert_int_equal(mode_of(path), 0600);
-	snprintf(path, sizeof(path), "queue/%s.env", id);
-	assert_int_equal(mode_of(path), 0600);
+	if (attrs)
+		assert_true(attr_len(path) > 0);
+	else {
+		snprintf(path, sizeof(path), "queue/%s.env", id);
+		assert_int_equal(mode_of(path), 0600);
+	}
 
 	assert_int_equal(queue_store_list(collect, &s), 0);
 	assert_int_equal(s.n, 1);
@@ -291,17 +329,48 @@ put(const char *path, const char *content)
 	close(fd);
 }
 
+/* dirfd-relative path with the given attribute value. */
+static void
+put_attr(const char *path, const void *val, size_t len)
+{
+	int	 fd;
+
+	assert_int_not_equal(fd = openat(topfd, path, O_RDONLY), -1);
+	assert_int_equal(fsetxattr(fd, ENV_ATTR, val, len, 0), 0);
+	close(fd);
+}
+
+/* The encoding of message id's envelope as the store has it. */
+static void
+encoded(const char *id, uint8_t **buf, size_t *len)
+{
+	struct envelope	 e;
+
+	assert_int_equal(queue_store_get(id, &e), 0);
+	assert_int_equal(envelope_encode(&e, buf, len), 0);
+	envelope_free(&e);
+}
+
 static void
 test_recovery(void **state)
 {
 	char		 good[ENVELOPE_ID_LEN + 1], orphan[ENVELOPE_ID_LEN + 1];
-	char		 path[128], want[4096], *names[6];
+	char		 upd[ENVELOPE_ID_LEN + 1];
+	char		 path[128], want[4096], *names[10];
 	const char	*text;
+	struct envelope	 e;
 	struct seen	 s = { 0 };
-	int		 wfd, rfd;
+	uint8_t		*buf;
+	size_t		 len, n = 0;
+	int		 wfd, rfd, fd;
 
 	assert_int_equal(store_message(good, "hello\n", 6, &text), 250);
 	assert_int_equal(store_message(orphan, "hello\n", 6, &text), 250);
+	/* Updated: an envelope file beside the body and its attribute. */
+	assert_int_equal(store_message(upd, "hello\n", 6, &text), 250);
+	assert_int_equal(queue_store_get(upd, &e), 0);
+	assert_int_equal(queue_store_update(&e), 0);
+	envelope_free(&e);
 
 	/* An uncommitted body and envelope, and some junk, in incoming/. */
 	assert_int_equal(queue_store_create(path, &wfd, &rfd, &text), 0);
@@ -315,32 +384,55 @@ test_recovery(void **state)
 	put("queue/3333333333333333.env", "version 1:1\nend 0:\n");
 	put("queue/3333333333333333.msg", "body");
 	/* An envelope of another id under this name. */
-	snprintf(path, sizeof(path), "queue/%s.env", good);
-	assert_int_equal(linkat(topfd, path, topfd,
-	    "queue/4444444444444444.env", 0), 0);
+	encoded(good, &buf, &len);
+	assert_int_not_equal(fd = openat(topfd, "queue/4444444444444444.env",
+	    O_WRONLY | O_CREAT, 0600), -1);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
 	put("queue/4444444444444444.msg", "body");
 	/* An envelope whose body is gone. */
+	assert_int_equal(queue_store_get(orphan, &e), 0);
+	assert_int_equal(queue_store_update(&e), 0);
+	envelope_free(&e);
 	snprintf(path, sizeof(path), "queue/%s.msg", orphan);
 	assert_int_equal(unlinkat(topfd, path, 0), 0);
 	/* Not a queue file at all. */
 	put("queue/README", "x");
+	if (attrs) {
+		/* Envelope attributes: not decoding, of another id. */
+		put("queue/5555555555555555.msg", "body");
+		put_attr("queue/5555555555555555.msg", "version 1:1\n", 12);
+		put("queue/6666666666666666.msg", "body");
+		put_attr("queue/6666666666666666.msg", buf, len);
+		names[n++] = strdup("5555555555555555.msg");
+		names[n++] = strdup("6666666666666666.msg");
+	}
+	free(buf);
 
 	assert_int_equal(queue_store_open(topfd), 0);
 	assert_string_equal(ls("incoming"), "");
-	snprintf(want, sizeof(want), "%s.env %s.msg", good, good);
-	assert_string_equal(ls("queue"), want);
+	names[n++] = strdup(files_of(good));
+	snprintf(path, sizeof(path), "%s.env", upd);
+	names[n++] = strdup(path);
+	snprintf(path, sizeof(path), "%s.msg", upd);
+	names[n++] = strdup(path);
+	assert_string_equal(ls("queue"), join_sorted(want, names + n - 3, 3));
+	n -= 3;
 	snprintf(path, sizeof(path), "%s.env", orphan);
-	names[0] = strdup("3333333333333333.env");
-	names[1] = strdup("3333333333333333.msg");
-	names[2] = strdup("4444444444444444.env");
-	names[3] = strdup("4444444444444444.msg");
-	names[4] = strdup("README");
-	names[5] = strdup(path);
-	assert_string_equal(ls("corrupt"), join_sorted(want, names, 6));
+	names[n++] = strdup("3333333333333333.env");
+	names[n++] = strdup("3333333333333333.msg");
+	names[n++] = strdup("4444444444444444.env");
+	names[n++] = strdup("4444444444444444.msg");
+	names[n++] = strdup("README");
+	names[n++] = strdup(path);
+	assert_string_equal(ls("corrupt"), join_sorted(want, names, n));
 
+	/* Each message once, the updated one by its envelope file. */
 	assert_int_equal(queue_store_list(collect, &s), 0);
-	assert_int_equal(s.n, 1);
-	assert_string_equal(s.ids[0], good);
+	assert_int_equal(s.n, 2);
+	assert_true((strcmp(s.ids[0], good) == 0 && strcmp(s.ids[1],
+	    upd) == 0) || (strcmp(s.ids[0], upd) == 0 && strcmp(s.ids[1],
+	    good) == 0));
 }
 
 static void
@@ -425,7 +517,7 @@ test_remove(void **state)
 
 	/* Exactly that message's two files go; the rest stays. */
 	assert_int_equal(queue_store_remove(id), 0);
-	snprintf(want, sizeof(want), "%s.env %s.msg", other, other);
+	snprintf(want, sizeof(want), "%s", files_of(other));
 	assert_string_equal(ls("queue"), want);
 	assert_string_equal(ls("incoming"), busy);
 	assert_int_equal(queue_store_get(id, &e), -1);
@@ -508,15 +600,27 @@ test_update_unlink(void **state)
 
 /*
  * A body whose envelope is gone (a crash after remove's point of no
- * return) is not a message: remove says ENOENT, recovery deletes it.
+ * return: an updated message's body loses the attribute it was committed
+ * with, then its envelope file) is not a message: remove says ENOENT,
+ * recovery deletes it.
  */
 static void
 test_remove_crash_leftover(void **state)
 {
+	struct envelope	 e;
 	char		 id[ENVELOPE_ID_LEN + 1], path[64];
 	const char	*text;
+	int		 fd;
 
 	assert_int_equal(store_message(id, "hello\n", 6, &text), 250);
+	assert_int_equal(queue_store_get(id, &e), 0);
+	assert_int_equal(queue_store_update(&e), 0);
+	envelope_free(&e);
+	snprintf(path, sizeof(path), "queue/%s.msg", id);
+	assert_int_not_equal(fd = openat(topfd, path, O_RDONLY), -1);
+	if (attrs)
+		assert_int_equal(fremovexattr(fd, ENV_ATTR), 0);
+	close(fd);
 	snprintf(path, sizeof(path), "queue/%s.env", id);
 	assert_int_equal(unlinkat(topfd, path, 0), 0);
 	assert_int_equal(queue_store_remove(id), -1);
@@ -537,73 +641,74 @@ ino_of(const char *path, off_t *size)
 }
 
 /*
- * A delivered message's two files are kept, emptied, in spare/ and are
- * the next message's files: same inodes, nothing of the old mail in
- * them.  A removal by request (a task may be out for the message) keeps
- * nothing; spare/ is emptied at open and holds at most 256 files.
+ * A delivered message's files are kept, emptied, in spare/ and are the
+ * next message's files: same inode, nothing of the old mail in them, no
+ * envelope attribute either.  A removal by request (a task may be out
+ * for the message) keeps nothing; spare/ is emptied at open and holds at
+ * most 256 files.
  */
 static void
 test_spare_reuse(void **state)
 {
+	struct envelope	 e;
 	char		 id[ENVELOPE_ID_LEN + 1], other[ENVELOPE_ID_LEN + 1];
 	char		 path[64], buf[64];
 	const char	*text;
 	struct stat	 st;
-	ino_t		 ino_msg, ino_env;
+	ino_t		 ino_msg;
 	off_t		 size;
 	int		 wfd, rfd, fd, i;
-	char		 ids[130][ENVELOPE_ID_LEN + 1];
+	char		 ids[260][ENVELOPE_ID_LEN + 1];
 
 	assert_int_equal(store_message(id, "secret", 6, &text), 250);
 	snprintf(path, sizeof(path), "queue/%s.msg", id);
 	ino_msg = ino_of(path, &size);
-	snprintf(path, sizeof(path), "queue/%s.env", id);
-	ino_env = ino_of(path, &size);
-	assert_true(size > 0);
+	assert_int_equal(size, 6);
 
 	assert_int_equal(queue_store_unlink(id), 0);
 	assert_string_equal(ls("queue"), "");
-	assert_string_equal(ls("spare"), "0 1");
-	assert_int_equal(ino_of("spare/0", &size), ino_env);
+	assert_string_equal(ls("spare"), attrs ? "0" : "0 1");
+	assert_int_equal(ino_of(attrs ? "spare/0" : "spare/1", &size),
+	    ino_msg);
 	assert_int_equal(size, 0);
-	assert_int_equal(ino_of("spare/1", &size), ino_msg);
-	assert_int_equal(size, 0);
+	if (attrs) {
+		assert_int_equal(attr_len("spare/0"), -1);
+		assert_int_equal(errno, ENODATA);
+	}
 
-	/* The body's file comes from spare/, empty. */
+	/* The body's file comes from spare/, empty, without attribute. */
 	assert_int_equal(queue_store_create(other, &wfd, &rfd, &text), 0);
 	assert_int_equal(fstat(wfd, &st), 0);
-	assert_true(st.st_ino == ino_msg || st.st_ino == ino_env);
+	if (attrs)
+		assert_int_equal(st.st_ino, ino_msg);
 	assert_int_equal(st.st_size, 0);
 	assert_int_equal(mode_of("spare") & 0777, 0700);
 	snprintf(path, sizeof(path), "incoming/%s", other);
 	assert_int_equal(mode_of(path), 0600);
 	assert_int_equal(write(wfd, "hello\n", 6), 6);
 	close(wfd);
-	{
-		struct envelope	 e;
-
-		make_env(&e, "sender@example.com");
-		assert_int_equal(queue_store_commit(other, rfd, &e, 6, &text),
-		    250);
-		envelope_free(&e);
-	}
-	assert_string_equal(ls("spare"), "");
+	make_env(&e, "sender@example.com");
+	assert_int_equal(queue_store_commit(other, rfd, &e, 6, &text), 250);
+	envelope_free(&e);
+	assert_string_equal(ls("spare"), attrs ? "" : "0");
 	fd = queue_store_open_body(other);
 	assert_true(fd >= 0);
 	assert_int_equal(read(fd, buf, sizeof(buf)), 6);
 	assert_memory_equal(buf, "hello\n", 6);
 	close(fd);
+	assert_int_equal(queue_store_get(other, &e), 0);
+	assert_string_equal(e.id, other);
+	envelope_free(&e);
 
 	/* Removed on request: nothing kept. */
 	assert_int_equal(queue_store_remove(other), 0);
-	assert_string_equal(ls("spare"), "");
 	assert_string_equal(ls("queue"), "");
 
 	/* At most 256 kept; the rest is removed. */
-	for (i = 0; i < 130; i++)
+	for (i = 0; i < 260; i++)
 		assert_int_equal(store_message(ids[i], "hello\n", 6, &text),
 		    250);
-	for (i = 0; i < 130; i++)
+	for (i = 0; i < 260; i++)
 		assert_int_equal(queue_store_unlink(ids[i]), 0);
 	assert_int_equal(list_dir("spare", NULL, 0), 256);
 	assert_string_equal(ls("queue"), "");
@@ -612,6 +717,80 @@ test_spare_reuse(void **state)
 	assert_int_equal(queue_store_open(topfd), 0);
 	assert_string_equal(ls("spare"), "");
 	assert_int_equal(store_message(id, "hello\n", 6, &text), 250);
+}
+
+/*
+ * The envelope's two homes: a small one is the body's attribute (one
+ * file per message), a large one (or any, where the file system has no
+ * user attributes) a file beside the body; an update always writes a
+ * file, which then takes precedence over the attribute; a message is
+ * listed once either way, and removing an updated one takes both.
+ */
+static void
+test_envelope_homes(void **state)
+{
+	struct envelope	 e, d;
+	struct seen	 s = { 0 };
+	char		 small[ENVELOPE_ID_LEN + 1], big[ENVELOPE_ID_LEN + 1];
+	char		 path[64], want[128], addr[64];
+	const char	*text;
+	int		 wfd, rfd, i, n;
+
+	if (!attrs)
+		skip();
+	assert_int_equal(store_message(small, "hello\n", 6, &text), 250);
+	snprintf(path, sizeof(path), "queue/%s.msg", small);
+	assert_true(attr_len(path) > 0);
+
+	/* 200 recipients: more than an attribute takes here. */
+	assert_int_equal(queue_store_create(big, &wfd, &rfd, &text), 0);
+	assert_int_equal(write(wfd, "hello\n", 6), 6);
+	close(wfd);
+	make_env(&e, "sender@example.com");
+	for (i = 0; i < 198; i++) {
+		n = snprintf(addr, sizeof(addr), "recipient%03d@example.org",
+		    i);
+		assert_int_equal(envelope_rcpt_add(&e, addr, (size_t)n, 0, "",
+		    0, "", 0), 0);
+	}
+	assert_int_equal(queue_store_commit(big, rfd, &e, 6, &text), 250);
+	envelope_free(&e);
+	snprintf(path, sizeof(path), "queue/%s.msg", big);
+	assert_int_equal(attr_len(path), -1);
+	snprintf(want, sizeof(want), "%s.env", big);
+	assert_non_null(strstr(ls("queue"), want));
+	assert_int_equal(queue_store_get(big, &d), 0);
+	assert_int_equal(d.nrcpt, 200);
+	envelope_free(&d);
+
+	/* An update: a file, which wins over the attribute. */
+	assert_int_equal(queue_store_get(small, &e), 0);
+	e.rcpt[1].state = ENVELOPE_RCPT_DONE;
+	assert_int_equal(queue_store_update(&e), 0);
+	envelope_free(&e);
+	snprintf(path, sizeof(path), "queue/%s.env", small);
+	assert_int_equal(mode_of(path), 0600);
+	assert_int_equal(queue_store_get(small, &d), 0);
+	assert_int_equal(d.rcpt[1].state, ENVELOPE_RCPT_DONE);
+	envelope_free(&d);
+	assert_int_equal(queue_store_open(topfd), 0);
+	assert_int_equal(queue_store_get(small, &d), 0);
+	assert_int_equal(d.rcpt[1].state, ENVELOPE_RCPT_DONE);
+	envelope_free(&d);
+
+	/* Listed once each. */
+	s.n = 0;
+	assert_int_equal(queue_store_remove(big), 0);
+	assert_int_equal(queue_store_list(collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.ids[0], small);
+
+	/* Removing the updated one takes file and body. */
+	assert_int_equal(queue_store_remove(small), 0);
+	assert_string_equal(ls("queue"), "");
+	assert_int_equal(queue_store_open(topfd), 0);
+	assert_string_equal(ls("queue"), "");
+	assert_string_equal(ls("corrupt"), "");
 }
 
 int
@@ -637,6 +816,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_update_unlink, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_reuse, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_envelope_homes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_remove_crash_leftover,
 		    setup, teardown),
