@@ -301,16 +301,13 @@ spare_take(int dirfd, const char *name)
 		errno = save;
 		return -1;
 	}
-	/* Emptied when kept; O_TRUNC all the same: nothing old goes out,
-	 * no envelope either. */
+	/* Emptied, envelope attribute stripped, when kept (spare_give);
+	 * O_TRUNC all the same: nothing old goes out. */
 	if ((fd = openat(dirfd, name, O_WRONLY | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1 || store_strip_attr(fd) == -1) {
+	    O_CLOEXEC)) == -1) {
 		save = errno;
-		if (fd != -1)
-			close(fd);
 		(void)unlinkat(dirfd, name, 0);
 		errno = save == EEXIST ? EIO : save;
-		return -1;
 	}
 	return fd;
 }

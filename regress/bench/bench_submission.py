@@ -44,6 +44,7 @@ directory are removed even on failure.  Exit status 1 if a run failed or
 a goal is missed.
 """
 import argparse
+import fcntl
 import json
 import os
 import resource
@@ -53,6 +54,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -640,8 +642,6 @@ def spread_dirs(path):
     (measured here): the queues of both peers paid for whatever ran
     before.  Both peers get the same; a file system without these flags
     (tmpfs, xfs) is left as it is.  Returns whether the flag is set."""
-    import fcntl
-    import struct
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
