@@ -270,7 +270,7 @@ class IdleSessions:
 # --------------------------------------------------------------- sendgated
 
 class Daemon:
-    """sendgated from the build directory on base/NAME (sg)."""
+    """sendgated from the build directory on base/NAME-<random> (sg)."""
 
     pause_mta = True
     # The connector rate limits (`limit messages|recipients N per
@@ -286,7 +286,7 @@ class Daemon:
         self.extra = list(extra)    # more configuration lines
         self.sendgatectl = os.path.join(build, "sendgatectl")
         self.name = name
-        self.top = os.path.join(base, name)
+        self.top = os.path.join(base, unique_name(name))
         os.makedirs(self.top)
         os.chmod(self.top, 0o755)
         self.conf = os.path.join(self.top, "sendgated.conf")
@@ -625,6 +625,12 @@ def sendgated_side(build, base, cert, key, load, args, out, notes):
 
 
 
+def unique_name(name):
+    """name with a random suffix: the name of a peer's tree under the
+    bench directory (see spread_dirs)."""
+    return f"{name}-{secrets.token_hex(4)}"
+
+
 # ioctl(2) numbers of the ext2/3/4 inode flags (linux/fs.h).
 FS_IOC_GETFLAGS = 0x80086601
 FS_IOC_SETFLAGS = 0x40086602
@@ -638,10 +644,14 @@ def spread_dirs(path):
     Why: on a file system without a journal (this machine's root), ext4
     passes over every inode deleted in the last minutes, one by one,
     before it reuses one, and a file created where an earlier run had
-    deleted tens of thousands cost 350-470 us of CPU instead of 10-20
+    deleted tens of thousands cost 250-570 us of CPU instead of 10-20
     (measured here): the queues of both peers paid for whatever ran
-    before.  Both peers get the same; a file system without these flags
-    (tmpfs, xfs) is left as it is.  Returns whether the flag is set."""
+    before.  Orlov starts its search for a top directory at the hash of
+    the directory's name, so the peers' trees get unique_name()s: with
+    fixed names every invocation landed in the block groups the previous
+    one had just emptied, and paid the full price.  Both peers get the
+    same; a file system without these flags (tmpfs, xfs) is left as it
+    is.  Returns whether the flag is set."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:

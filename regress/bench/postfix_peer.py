@@ -207,7 +207,7 @@ def version():
 
 
 class Postfix:
-    """A private Postfix instance under base/pf."""
+    """A private Postfix instance under base/pf-<random>."""
 
     def __init__(self, base, port, cert, key, user, password,
                  after="discard", procs=200, relay_port=None, milter=None):
@@ -219,7 +219,8 @@ class Postfix:
         if (after == "relay") != (relay_port is not None):
             raise ValueError("relay_port: with after=relay, and only then")
         self.base = base
-        self.top = os.path.join(base, "pf")
+        # A random suffix: see spread_dirs() in bench_submission.py.
+        self.top = os.path.join(base, "pf-" + os.urandom(4).hex())
         self.etc = os.path.join(self.top, "etc")
         self.spool = os.path.join(self.top, "spool")
         self.data = os.path.join(self.top, "data")
