@@ -14,16 +14,22 @@
 static void	mproc_dispatch(int, short, void *);
 
 /*
- * The read event stays registered for the life of the channel; the write
- * event is added only while output is queued, so a busy channel costs no
- * epoll_ctl per message.
+ * The read event stays registered for the life of the channel.  Queued
+ * output is written from the loop in the same round (the write event is
+ * made active by hand: everything queued by this round's callbacks goes
+ * out in one sendmsg, with no epoll_ctl and no trip through epoll_wait);
+ * only when the socket is full is the write event added to wait for room.
  */
 static void
 mproc_update(struct mproc *p)
 {
-	if (p->active && imsgbuf_pending(&p->ibuf) &&
-	    !event_pending(&p->ev_write, EV_WRITE, NULL))
+	if (!p->active || !imsgbuf_pending(&p->ibuf) ||
+	    event_pending(&p->ev_write, EV_WRITE, NULL))
+		return;
+	if (p->full)
 		event_add(&p->ev_write, NULL);
+	else
+		event_active(&p->ev_write, EV_WRITE, 1);
 }
 
 void
@@ -206,6 +212,8 @@ mproc_dispatch(int fd, short ev, void *arg)
 			mproc_closed(p);
 			return;
 		}
+		/* What is left waits for room (see mproc_update). */
+		p->full = imsgbuf_pending(&p->ibuf);
 	}
 	mproc_update(p);
 }

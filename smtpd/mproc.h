@@ -24,8 +24,9 @@ typedef void	(*mproc_closer)(struct mproc *, const char *);
 struct mproc {
 	struct imsgbuf		 ibuf;
 	struct event		 ev_read;	/* persistent while open */
-	struct event		 ev_write;	/* added while output waits */
+	struct event		 ev_write;	/* see mproc_update() */
 	int			 active;
+	int			 full;		/* the socket took not all */
 	enum proc_id		 self;
 	enum proc_id		 peer;
 	mproc_handler		 handler;
