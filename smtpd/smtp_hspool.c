@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tls.h>
@@ -62,6 +63,7 @@ static void *
 hspool_thread(void *arg)
 {
 	struct smtp_hsjob	*job;
+	struct timespec		 t0, t1;
 	int			 rc;
 	char			 c = 0;
 
@@ -80,10 +82,14 @@ hspool_thread(void *arg)
 		hspool_running++;
 		hspool_unlock();
 
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 		rc = tls_handshake(job->tls);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 
 		hspool_lock();
 		job->rc = rc;
+		job->cpu_us = (t1.tv_sec - t0.tv_sec) * 1000000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000;
 		job->where = JOB_DONE;
 		hspool_running--;
 		TAILQ_INSERT_TAIL(&hspool_done, job, entry);

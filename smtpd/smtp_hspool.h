@@ -4,9 +4,10 @@
  * The server's handshake step that answers a ClientHello signs with the
  * certificate's key (an RSA-2048 signature costs more than everything
  * else a one-message session does), so one event loop doing them all is
- * bound to one CPU.  The loop hands each handshake step to a small pool
- * of threads instead and goes on with its other sessions; the result
- * comes back through a pipe the loop reads.  A connection is never
+ * bound to one CPU.  The loop hands handshake steps to a small pool of
+ * threads instead and goes on with its other sessions; the result comes
+ * back through a pipe the loop reads, with the step's CPU time (smtp_io.c
+ * does the steps after a costly one itself).  A connection is never
  * touched by the loop while one of its steps is out.
  */
 #ifndef SENDGATE_SMTP_HSPOOL_H
@@ -23,6 +24,7 @@ struct smtp_hsjob {
 	struct tls		*tls;
 	int			 where;		/* see smtp_hspool.c */
 	int			 rc;		/* of tls_handshake() */
+	long			 cpu_us;	/* the step's CPU time */
 	void			(*done)(struct smtp_hsjob *);
 };
 

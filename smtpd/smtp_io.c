@@ -142,6 +142,7 @@ smtp_io_starttls(struct smtp_io *io, struct tls *ctx)
 	evbuffer_drain(io->in, evbuffer_get_length(io->in));
 	io->state = IO_HANDSHAKE;
 	io->hs_want = EV_READ;
+	io->hs_inline = 0;
 	io_update(io);
 	return 0;
 }
@@ -326,6 +327,19 @@ io_transfer(struct smtp_io *io, short ev, int what)
 		io->cb(io, what, io->arg);
 }
 
+/*
+ * A handshake step that took this much CPU has done the server's costly
+ * part: its key share and the signature with the certificate's key (an
+ * RSA-2048 signature alone is ~400 us here, an ECDSA P-256 one ~30).  What
+ * is left (the client's Finished, in TLS 1.2 also its key share: tens of
+ * microseconds) runs on the loop: handing it to a thread would cost the
+ * loop about as much (a wakeup there, the pipe back, the events re-armed)
+ * and the session a round trip through another CPU.  A step that took
+ * less (a ClientHello that came in pieces) leaves the next one on the
+ * pool, so the signature does not run on the loop.
+ */
+#define HS_COSTLY_US	150
+
 /* A handshake step came back from a thread. */
 static void
 io_handshake_done(struct smtp_hsjob *job)
@@ -335,6 +349,8 @@ io_handshake_done(struct smtp_hsjob *job)
 	int		 what = 0;
 
 	io->hs_busy = 0;
+	if (job->cpu_us >= HS_COSTLY_US)
+		io->hs_inline = 1;
 	if (io_handshake_result(io, job->rc, &what))
 		io_transfer(io, EV_READ, what);
 	else {
@@ -360,7 +376,8 @@ io_event(int fd, short ev, void *arg)
 		}
 	}
 	if (io->state == IO_HANDSHAKE) {
-		if (smtp_hspool_threads() > 0 && what == 0) {
+		if (smtp_hspool_threads() > 0 && what == 0 &&
+		    !io->hs_inline) {
 			/* No events until the step is back. */
 			io->hs_busy = 1;
 			io->hs_job.tls = io->tls;

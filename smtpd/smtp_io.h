@@ -39,6 +39,7 @@ struct smtp_io {
 	int			 wr_wants_in;	/* TLS write waits to read */
 	int			 hs_want;	/* handshake: EV_READ, EV_WRITE */
 	int			 hs_busy;	/* a handshake step is out */
+	int			 hs_inline;	/* later steps on the loop */
 	struct smtp_hsjob	 hs_job;
 	struct event		 ev_read;
 	struct event		 ev_write;

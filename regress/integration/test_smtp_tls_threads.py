@@ -2,11 +2,13 @@
 exist and are confined like the process, many sessions handshaking at once
 on both listeners all get their mail queued, clients that break off in the
 middle of a handshake harm nobody, and with no threads the loop does the
-handshakes itself; and no session tickets nobody could use."""
+handshakes itself; a ClientHello in pieces; and no session tickets
+nobody could use."""
 
 import os
 import pwd
 import socket
+import ssl
 import threading
 import time
 
@@ -127,6 +129,66 @@ def test_clients_breaking_off_mid_handshake(relay_factory):
     assert relay.pids()["smtp"] == pid
     send_one(relay, user, password, 6, implicit=True)
     assert len(subjects(relay)) == 7
+
+
+def handshake_in_pieces(port, pieces, tls12=False):
+    """A TLS client over a raw socket whose ClientHello goes out in
+    `pieces` writes with pauses between (each one a handshake step of the
+    server that ends wanting more); then the rest of the handshake and
+    the banner.  Returns the SSLObject's version and the banner."""
+    ctx = tls_context()
+    if tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        hello = out.read()
+        step = -(-len(hello) // pieces)
+        for i in range(0, len(hello), step):
+            s.sendall(hello[i:i + step])
+            time.sleep(0.2)
+        while True:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                if out.pending:
+                    s.sendall(out.read())
+                data = s.recv(65536)
+                assert data, "closed during the handshake"
+                inc.write(data)
+        if out.pending:
+            s.sendall(out.read())
+        banner = b""
+        while not banner.endswith(b"\r\n"):
+            try:
+                banner += obj.read(1024)
+            except ssl.SSLWantReadError:
+                data = s.recv(65536)
+                assert data, "closed before the banner"
+                inc.write(data)
+        return obj.version(), banner
+
+
+def test_handshake_steps_after_a_split_client_hello(relay_factory):
+    """A ClientHello in pieces: the steps that only read a piece are
+    cheap and the next one goes to a thread again (smtp_io.c does the
+    steps after a costly one on the loop); TLS 1.3 and 1.2 both end in
+    the banner, and mail still flows."""
+    relay, user, password = sending_relay(relay_factory,
+                                          "smtp tls-threads 2\n")
+    for tls12 in (False, True):
+        for pieces in (1, 3):
+            version, banner = handshake_in_pieces(relay.ports[1], pieces,
+                                                  tls12)
+            assert version == ("TLSv1.2" if tls12 else "TLSv1.3")
+            assert banner.startswith(b"220 ")
+    send_one(relay, user, password, 0, implicit=True)
+    assert subjects(relay) == [b"parallel 0"]
 
 
 def test_no_session_tickets(relay_factory):
