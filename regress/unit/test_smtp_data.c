@@ -323,6 +323,10 @@ static const struct frame_row frame_rows[] = {
 	{ "size one over", B("A: b\r\n\r\n0123456789\r\n.\r\n"), NONE, 0,
 	    NONE, B(TRAILER), 19, 0, 552, "5.3.4",
 	    B("A: b\r\n\r\n0123456789\r"), NULL },
+	/* The limit inside a run of body octets copied in one go. */
+	{ "size limit inside a body line", B("A: b\r\n\r\n"), B("x"), 100,
+	    B("\r\n.\r\n"), B(TRAILER), 50, 0, 552, "5.3.4",
+	    B("A: b\r\n\r\n" X10 X10 X10 X10 "xx"), NULL },
 	{ "size far over, still read to the end", B("A: b\r\n\r\n"),
 	    B("0123456789\r\n"), 10000, B(".\r\n"), B(TRAILER), 100, 0,
 	    552, "5.3.4", NONE, NULL },
