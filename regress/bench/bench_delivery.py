@@ -494,23 +494,6 @@ def prepare_peer(peer, load, sink, args, base):
     return True
 
 
-def settle(args, ncpu):
-    """Before a measured run: wait (at most --settle s) for a second in
-    which the machine is at most 15 % busy, so that the previous run's
-    tail or other work on a shared machine is not measured.  The busy
-    share of the last second."""
-    end = time.monotonic() + args.settle
-    while True:
-        b0 = machine_busy()
-        time.sleep(1.0)
-        pct = 100 * (machine_busy() - b0) / ncpu
-        if pct <= 15 or time.monotonic() >= end:
-            if pct > 15:
-                log(f"  (the machine stayed {pct:.0f} % busy for "
-                    f"{args.settle} s before this run: other load)")
-            return pct
-
-
 def measure(peers, load, sink, args, base):
     """The full-load runs, interleaved between the peers (run 1 of each,
     then run 2 of each...: a change of the machine's other load hits both
@@ -518,7 +501,7 @@ def measure(peers, load, sink, args, base):
     ncpu = os.cpu_count() or 1
     for i in range(args.reps):
         for peer in peers:
-            settle(args, ncpu)
+            bs.settle(args.settle, ncpu)
             profile = i == 0 and peer.name == "sendgated" and \
                 bool(args.perf or args.strace)
             r = peer.run(f"full load run {i + 1}", load, sink, args, base,
@@ -533,7 +516,7 @@ def measure(peers, load, sink, args, base):
     if args.moderate_rate:
         total = max(1, int(args.moderate_rate * args.moderate_seconds))
         for peer in peers:
-            settle(args, ncpu)
+            bs.settle(args.settle, ncpu)
             r = peer.run("moderate load", load, sink, args, base,
                          f"{peer.name}-moderate", total,
                          rate=args.moderate_rate)

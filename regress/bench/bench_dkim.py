@@ -538,7 +538,7 @@ def measure(peers, load, sink, args, base, ncpu):
     for ld, a, total in loads:
         for i in range(args.reps):
             for peer in peers:
-                bd.settle(args, ncpu)
+                bs.settle(args.settle, ncpu)
                 r = peer.run(f"{ld} run {i + 1}", load, sink, a, base,
                              f"{peer.name}-{ld}-{i + 1}", total)
                 res[peer.name][ld].append(r)

@@ -235,18 +235,6 @@ def warm_connectors(daemon, load, password, nconn, parallel, bound_s):
     return ok, failed, first, time.monotonic() - t0
 
 
-def settle(limit_s, ncpu):
-    """Wait (at most limit_s) for a second in which the machine is at most
-    QUIET_PCT busy; the busy share of the last second."""
-    end = time.monotonic() + limit_s
-    while True:
-        b0 = machine_busy()
-        time.sleep(1.0)
-        pct = 100 * (machine_busy() - b0) / ncpu
-        if pct <= QUIET_PCT or time.monotonic() >= end:
-            return pct
-
-
 def sched_s(pid):
     """CPU seconds of a process, all its threads, from
     /proc/PID/task/*/schedstat (ns: finer than the 10 ms ticks of
@@ -635,7 +623,7 @@ def inner(args):
         sent = {name: 0 for name in by}
         for i in range(args.reps):
             for name, _limit in modes:
-                quiet = settle(args.settle, ncpu)
+                quiet = bs.settle(args.settle, ncpu, QUIET_PCT)
                 r = measured_run(by[name], load, user, password, dns, args)
                 out[name].append(r)
                 sent[name] += r["ok"]

@@ -447,31 +447,61 @@ def measured_run(load, port, user, password, root_of, args):
     return r
 
 
-def run_peer(name, load, port, user, password, root_of, args, result):
-    """Probe, warm-up and the measured runs against one peer; results in
-    result["runs"]; False if the peer cannot take mail."""
+def prepare_peer(name, load, port, user, password, root_of, result,
+                 args):
+    """Probe and warm-up of one peer; a peer for measure(), or None (and
+    result["error"]) if it cannot take mail."""
     probe = load.send(port, user, password, 1, 1, per_conn=1, deadline=60)
     result["probe"] = probe
     if probe["ok"] != 1:
         result["error"] = probe["first_error"] or "probe message failed"
         log(f"  {name}: the probe message failed: {result['error']}")
-        return False
+        return None
     warm = min(args.messages, max(args.sessions * args.per_conn, 100))
     w = load.send(port, user, password, args.sessions, warm)
     log(f"  {name}: warm-up {w['ok']}/{warm} messages, "
         f"{w['msgs_per_s']:.0f}/s")
+    return {"name": name, "port": port, "user": user,
+            "password": password, "root_of": root_of, "result": result}
+
+
+def settle(seconds, ncpu, quiet_pct=15):
+    """Before a measured run: wait (at most seconds) for a second in which
+    the machine is at most quiet_pct busy, so that the previous run's tail
+    (Postfix discarding what it accepted) or other work on a shared
+    machine is not measured.  The busy share of the last second."""
+    end = time.monotonic() + seconds
+    while True:
+        b0 = machine_busy()
+        time.sleep(1.0)
+        pct = 100 * (machine_busy() - b0) / ncpu
+        if pct <= quiet_pct or time.monotonic() >= end:
+            if pct > quiet_pct:
+                log(f"  (the machine stayed {pct:.0f} % busy for "
+                    f"{seconds} s before this run: other load)")
+            return pct
+
+
+def measure(peers, load, args):
+    """The measured runs, interleaved: run 1 of each peer, then run 2 in
+    the other order, and so on (ABBA...).  This machine's speed drifts by
+    a quarter within minutes; measured one peer after the other, a slow
+    phase fell on one of them alone and moved the ratio by as much."""
+    ncpu = os.cpu_count() or 1
     for i in range(args.reps):
-        r = measured_run(load, port, user, password, root_of, args)
-        result["runs"].append(r)
-        log(f"  {name}: run {i + 1}: {r['ok']}/{r['messages']} accepted "
-            f"in {r['wall_s']:.2f} s = {r['msgs_per_s']:.1f}/s, "
-            f"p50 {r['lat_ms']['p50']:.1f} ms, p99 "
-            f"{r['lat_ms']['p99']:.1f} ms, MTA CPU {r['mta_cpu_s']:.2f} s,"
-            f" generator CPU {r['cpu_s']:.2f} s (user {r['cpu_user_s']:.2f},"
-            f" sys {r['cpu_sys_s']:.2f})"
-            + (f", FAILED {r['failed']}: {r['first_error']}"
-               if r["failed"] else ""))
-    return True
+        for peer in (peers if i % 2 == 0 else peers[::-1]):
+            settle(args.settle, ncpu)
+            r = measured_run(load, peer["port"], peer["user"],
+                             peer["password"], peer["root_of"], args)
+            peer["result"]["runs"].append(r)
+            log(f"  {peer['name']}: run {i + 1}: {r['ok']}/{r['messages']}"
+                f" accepted in {r['wall_s']:.2f} s = "
+                f"{r['msgs_per_s']:.1f}/s, p50 {r['lat_ms']['p50']:.1f} ms,"
+                f" p99 {r['lat_ms']['p99']:.1f} ms, MTA CPU "
+                f"{r['mta_cpu_s']:.2f} s, generator CPU {r['cpu_s']:.2f} s"
+                f" (user {r['cpu_user_s']:.2f}, sys {r['cpu_sys_s']:.2f})"
+                + (f", FAILED {r['failed']}: {r['first_error']}"
+                   if r["failed"] else ""))
 
 
 def idle_step(load, port, user, password, count, tls, root):
@@ -586,9 +616,9 @@ def quiet_dns_fixture():
 
 
 def sendgated_side(build, base, cert, key, load, args, out, notes):
-    """sendgated: start, a sender that may send, idle sessions, runs.
-    The daemon and the DNS fixture are left in out for the caller to
-    stop."""
+    """sendgated: start, a sender that may send, idle sessions, probe and
+    warm-up.  The daemon and the DNS fixture are left in out for the
+    caller to stop.  The peer for measure(), or None."""
     dns = quiet_dns_fixture()
     out["_dns"] = dns
     port = free_port()
@@ -614,15 +644,17 @@ def sendgated_side(build, base, cert, key, load, args, out, notes):
                           True, root)
             res["idle_tls"] = m
             report_idle("sendgated", m)
-    run_peer("sendgated", load, port, user, password,
-             lambda: root, args, res)
+    return prepare_peer("sendgated", load, port, user, password,
+                        lambda: root, res, args)
+
+
+def sendgated_after(daemon, res):
+    """After the runs: what sendgated's queue holds; it must still run."""
     res["queued_files"] = daemon.queued()
     log(f"  sendgated: {res['queued_files']} files in its queue "
         "directory")
     if daemon.proc.poll() is not None:
         raise RuntimeError("sendgated exited:\n" + daemon.logtext())
-
-
 
 
 def unique_name(name):
@@ -760,23 +792,19 @@ def inner(args):
             f"peer; STARTTLS + AUTH PLAIN; {ncpu} CPUs; network namespace "
             "with only lo")
 
+        peers = []
+        sg_errors = (RuntimeError, subprocess.SubprocessError, OSError,
+                     KeyError, ValueError)
         if not args.no_sendgated:
             try:
-                sendgated_side(build, base, cert, key, load, args, out,
-                               notes)
-            except (RuntimeError, subprocess.SubprocessError, OSError,
-                    KeyError, ValueError) as e:
+                peer = sendgated_side(build, base, cert, key, load, args,
+                                      out, notes)
+                if peer is not None:
+                    peers.append(peer)
+            except sg_errors as e:
                 # Postfix is still measured: its numbers alone.
                 out["sendgated"]["error"] = str(e)
                 log(f"sendgated: FAILED: {e}")
-            finally:
-                for obj in (out.pop("_daemon", None), out.pop("_dns", None)):
-                    if obj is not None:
-                        if isinstance(obj, Daemon) and obj.logf and \
-                                out["sendgated"].get("error"):
-                            log("sendgated log (tail):\n"
-                                + obj.logtext()[-3000:])
-                        obj.stop()
 
         if not args.no_postfix:
             ver = postfix_peer.version()
@@ -801,11 +829,31 @@ def inner(args):
                               postfix.master_pid())
                 res["idle"] = m
                 report_idle("postfix", m)
-            run_peer("postfix", load, port, user, password,
-                     postfix.master_pid, args, res)
-            res["queued_files"] = postfix.queued()
-            log(f"  postfix: {res['queued_files']} messages in its queues")
+            peer = prepare_peer("postfix", load, port, user, password,
+                                postfix.master_pid, res, args)
+            if peer is not None:
+                peers.append(peer)
+
+        # Both servers run side by side; the one not measured is idle.
+        measure(peers, load, args)
+        if out.get("_daemon") is not None and \
+                "error" not in out["sendgated"]:
+            try:
+                sendgated_after(out["_daemon"], out["sendgated"])
+            except sg_errors as e:
+                out["sendgated"]["error"] = str(e)
+                log(f"sendgated: FAILED: {e}")
+        if postfix is not None:
+            out["postfix"]["queued_files"] = postfix.queued()
+            log(f"  postfix: {out['postfix']['queued_files']} messages in "
+                "its queues")
     finally:
+        for obj in (out.pop("_daemon", None), out.pop("_dns", None)):
+            if obj is not None:
+                if isinstance(obj, Daemon) and obj.logf and \
+                        out["sendgated"].get("error"):
+                    log("sendgated log (tail):\n" + obj.logtext()[-3000:])
+                obj.stop()
         if postfix is not None:
             if not out["postfix"]["runs"]:
                 log("postfix log (tail):\n" + postfix.logtext())
@@ -992,6 +1040,9 @@ def parse_args():
                    help="what Postfix does with accepted mail (discard)")
     p.add_argument("--max-seconds", type=int, default=570,
                    help="bound of the whole benchmark, s (570)")
+    p.add_argument("--settle", type=int, default=20,
+                   help="before each measured run, wait at most this "
+                        "long for a quiet second (20 s)")
     add_peer_options(p)
     return p.parse_args()
 
