@@ -59,11 +59,22 @@ hspool_unlock(void)
 		fatalx("hspool: mutex unlock");
 }
 
+/* This thread's CPU time in microseconds; -1 if the clock fails. */
+static long
+hspool_cpu_us(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		return -1;
+	return ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void *
 hspool_thread(void *arg)
 {
 	struct smtp_hsjob	*job;
-	struct timespec		 t0, t1;
+	long			 t0, t1;
 	int			 rc;
 	char			 c = 0;
 
@@ -82,14 +93,13 @@ hspool_thread(void *arg)
 		hspool_running++;
 		hspool_unlock();
 
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+		t0 = hspool_cpu_us();
 		rc = tls_handshake(job->tls);
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+		t1 = hspool_cpu_us();
 
 		hspool_lock();
 		job->rc = rc;
-		job->cpu_us = (t1.tv_sec - t0.tv_sec) * 1000000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000;
+		job->cpu_us = t0 >= 0 && t1 >= t0 ? t1 - t0 : 0;
 		job->where = JOB_DONE;
 		hspool_running--;
 		TAILQ_INSERT_TAIL(&hspool_done, job, entry);
