@@ -23,6 +23,7 @@
 #include "smtp_hspool.h"
 
 #define HSPOOL_STACK	(1024 * 1024)
+#define HSPOOL_HEAP_MAX	(64 * 1024 * 1024)	/* glibc's HEAP_MAX_SIZE */
 
 enum {
 	JOB_IDLE = 0,	/* with the loop */
@@ -75,7 +76,7 @@ hspool_thread(void *arg)
 {
 	struct smtp_hsjob	*job;
 	long			 t0, t1;
-	int			 rc;
+	int			 rc, wake;
 	char			 c = 0;
 
 	hspool_lock();
@@ -103,19 +104,23 @@ hspool_thread(void *arg)
 		job->where = JOB_DONE;
 		hspool_running--;
 		TAILQ_INSERT_TAIL(&hspool_done, job, entry);
-		/*
-		 * One byte wakes the loop for every job on the list; the
-		 * pipe never fills.  A failed write would leave the job
-		 * stuck: there is no way to go on.
-		 */
-		if (!hspool_signalled) {
-			if (write(hspool_pipe[1], &c, 1) != 1) {
-				hspool_unlock();
-				fatal("hspool: write");
-			}
-			hspool_signalled = 1;
-		}
+		wake = !hspool_signalled;
+		hspool_signalled = 1;
 		pthread_cond_broadcast(&hspool_finished);
+		if (wake) {
+			/*
+			 * Outside the lock: the loop this write wakes takes
+			 * the lock at once.  One byte wakes it for every job
+			 * on the list (the flag stays set until it has read
+			 * the pipe); the pipe never fills.  A failed write
+			 * would leave the job stuck: there is no way to go
+			 * on.
+			 */
+			hspool_unlock();
+			if (write(hspool_pipe[1], &c, 1) != 1)
+				fatal("hspool: write");
+			hspool_lock();
+		}
 	}
 	/* NOTREACHED */
 	return NULL;
@@ -182,12 +187,21 @@ smtp_hspool_start(struct event_base *base, int n)
 	event_add(&hspool_ev, NULL);
 
 	/*
-	 * One malloc arena for all threads: a thread's own arena is made
-	 * and grown with mprotect(), which the sandbox does not allow.
-	 * (A sanitizer's malloc ignores this and needs no arenas.)
+	 * A malloc arena per thread, the loop's included: with one arena
+	 * for all (as before), the loop and the threads queued on its lock,
+	 * three futex calls and as many sleeps per handshake.  Both values
+	 * are set so that glibc never opens a file, which the sandbox kills
+	 * (openat): left alone, it counts the CPUs under /sys before making
+	 * a second arena, and it reads /proc/sys/vm/overcommit_memory the
+	 * first time it would give a thread's heap back to the kernel; a
+	 * thread heap is 64 MiB at most and is only trimmed when more than
+	 * the trim threshold is free at its top, so it never is (nor is the
+	 * loop's heap until 64 MiB are free).  Grown with mprotect: see
+	 * smtp_sandbox.c.  (A sanitizer's malloc ignores all this.)
 	 */
-	if (mallopt(M_ARENA_MAX, 1) != 1)
-		log_debug("hspool: mallopt M_ARENA_MAX refused");
+	if (mallopt(M_ARENA_MAX, n + 1) != 1 ||
+	    mallopt(M_TRIM_THRESHOLD, HSPOOL_HEAP_MAX) != 1)
+		log_debug("hspool: mallopt refused");
 	/* Signals stay with the loop's thread. */
 	sigfillset(&all);
 	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0 ||
@@ -222,8 +236,13 @@ smtp_hspool_submit(struct smtp_hsjob *job)
 		fatalx("hspool: job submitted twice");
 	job->where = JOB_QUEUED;
 	TAILQ_INSERT_TAIL(&hspool_todo, job, entry);
-	pthread_cond_signal(&hspool_work);
 	hspool_unlock();
+	/*
+	 * After the unlock: a thread woken under it would go straight back
+	 * to sleep on the mutex.  A thread about to wait sees the job on
+	 * the list first (it looks under the lock).
+	 */
+	pthread_cond_signal(&hspool_work);
 }
 
 void

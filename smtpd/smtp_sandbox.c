@@ -4,6 +4,7 @@
  * SENDGATE_STRACE in regress/integration/conftest.py and README.md.
  */
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <netinet/in.h>
 
 #include "smtp.h"
@@ -23,5 +24,12 @@ const struct sandbox_rule smtp_sandbox_rules[] = {
 	 * die in the middle of a handshake for it.
 	 */
 	SANDBOX_ALLOW(getrandom),
+	/*
+	 * glibc's malloc gives each handshake thread an arena of its own
+	 * (one shared arena made the loop and the threads queue on its
+	 * lock) and grows it with mprotect: allowed when (prot & PROT_EXEC)
+	 * is 0.
+	 */
+	SANDBOX_ALLOW_IF(mprotect, 2, SCMP_CMP_MASKED_EQ, PROT_EXEC),
 	SANDBOX_END
 };
