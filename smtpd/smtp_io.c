@@ -5,8 +5,16 @@
  * libtls on a non-blocking socket may need the opposite readiness of
  * the operation it does (a read that must write, a write that must
  * read), so each side remembers what it waits for and the two events
- * are armed from that, never left armed without a reason: an armed read
- * event on a paused session would spin the loop.
+ * are armed from that.
+ *
+ * Every change of an event is an epoll_ctl, and a session would make a
+ * dozen (paused for lka, STARTTLS, the handshake's thread, QUIT) where
+ * two are enough.  So the write event is armed only once a write would
+ * block (output is written at once otherwise), and the read event is
+ * taken out of epoll lazily: a session that stops reading keeps it armed
+ * until it fires, and only then is it removed (an armed read event on a
+ * paused session would spin the loop).  Mostly the session wants to read
+ * again before that.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -26,17 +34,40 @@ enum {
 };
 
 static void	io_event(int, short, void *);
+static void	io_read_event(int, short, void *);
 static int	io_write(struct smtp_io *);
 static void	io_handshake_done(struct smtp_hsjob *);
 
+/*
+ * Act in this loop round as if the socket were ready for ev.  Not with
+ * event_active on ev_read or ev_write: libevent does not put an event
+ * that is active into epoll when it is added, and it would be lost.
+ */
 static void
-io_arm(struct event *ev, int *armed, int want)
+io_soon(struct smtp_io *io, short ev)
 {
-	if (want && !*armed)
-		event_add(ev, NULL);
-	else if (!want && *armed)
-		event_del(ev);
-	*armed = want;
+	io->soon |= ev;
+	event_active(&io->ev_soon, EV_TIMEOUT, 1);
+}
+
+static void
+io_soon_event(int fd, short unused, void *arg)
+{
+	struct smtp_io	*io = arg;
+	short		 ev = io->soon;
+
+	io->soon = 0;
+	io_event(fd, ev, io);
+}
+
+static void
+io_arm_write(struct smtp_io *io, int want)
+{
+	if (want && !io->write_armed)
+		event_add(&io->ev_write, NULL);
+	else if (!want && io->write_armed)
+		event_del(&io->ev_write);
+	io->write_armed = want;
 }
 
 /*
@@ -46,35 +77,51 @@ io_arm(struct event *ev, int *armed, int want)
 static void
 io_arm_read(struct smtp_io *io, int want)
 {
-	int	was = io->read_armed;
+	if (want && !io->read_armed) {
+		event_add(&io->ev_read, NULL);
+		io->read_armed = 1;
+	}
+	if (want && !io->read_wanted && io->state == IO_TLS)
+		io_soon(io, EV_READ);
+	io->read_wanted = want;
+}
 
-	io_arm(&io->ev_read, &io->read_armed, want);
-	if (want && !was && io->state == IO_TLS)
-		event_active(&io->ev_read, EV_READ, 1);
+static int
+io_want_read(const struct smtp_io *io)
+{
+	switch (io->state) {
+	case IO_DEAD:
+		return 0;
+	case IO_HANDSHAKE:
+		return !io->hs_busy && io->hs_want == EV_READ;
+	default:
+		return (!io->paused &&
+		    evbuffer_get_length(io->in) < SMTP_IO_IN_MAX) ||
+		    io->wr_wants_in;
+	}
 }
 
 static void
 io_update(struct smtp_io *io)
 {
-	int	want_r, want_w;
+	int	want_w, out;
 
 	switch (io->state) {
 	case IO_DEAD:
-		want_r = want_w = 0;
+		want_w = 0;
 		break;
 	case IO_HANDSHAKE:
-		want_r = !io->hs_busy && io->hs_want == EV_READ;
 		want_w = !io->hs_busy && io->hs_want == EV_WRITE;
 		break;
 	default:
-		want_r = (!io->paused &&
-		    evbuffer_get_length(io->in) < SMTP_IO_IN_MAX) ||
-		    io->wr_wants_in;
-		want_w = (evbuffer_get_length(io->out) > 0 &&
-		    !io->wr_wants_in) || io->rd_wants_out;
+		out = evbuffer_get_length(io->out) > 0 && !io->wr_wants_in;
+		want_w = (out && io->wr_blocked) || io->rd_wants_out;
+		/* Output nobody has tried to write yet: this loop round. */
+		if (out && !io->wr_blocked)
+			io_soon(io, EV_WRITE);
 	}
-	io_arm_read(io, want_r);
-	io_arm(&io->ev_write, &io->write_armed, want_w);
+	io_arm_read(io, io_want_read(io));
+	io_arm_write(io, want_w);
 }
 
 int
@@ -92,22 +139,24 @@ smtp_io_init(struct smtp_io *io, struct event_base *base, int fd,
 			evbuffer_free(io->in);
 		return -1;
 	}
-	event_assign(&io->ev_read, base, fd, EV_READ | EV_PERSIST, io_event,
-	    io);
+	event_assign(&io->ev_read, base, fd, EV_READ | EV_PERSIST,
+	    io_read_event, io);
 	event_assign(&io->ev_write, base, fd, EV_WRITE | EV_PERSIST,
 	    io_event, io);
+	event_assign(&io->ev_soon, base, -1, 0, io_soon_event, io);
 	io->hs_job.done = io_handshake_done;
-	io_update(io);
+	io->paused = 1;
 	return 0;
 }
 
 void
 smtp_io_free(struct smtp_io *io)
 {
-	/* Unconditionally: an event made active by hand is not "armed". */
 	event_del(&io->ev_read);
 	event_del(&io->ev_write);
-	io->read_armed = io->write_armed = 0;
+	event_del(&io->ev_soon);
+	io->soon = 0;
+	io->read_armed = io->read_wanted = io->write_armed = 0;
 	if (io->hs_busy) {
 		smtp_hspool_cancel(&io->hs_job);
 		io->hs_busy = 0;
@@ -121,16 +170,99 @@ smtp_io_free(struct smtp_io *io)
 	if (io->fd != -1)
 		close(io->fd);
 	io->fd = -1;
+	free(io->rb);
+	io->rb = NULL;
+	io->rb_len = 0;
 	evbuffer_free(io->in);
 	evbuffer_free(io->out);
 	io->in = io->out = NULL;
 	io->state = IO_DEAD;
 }
 
+/*
+ * libtls reads through this, a TLS record at a time: its 5-octet header,
+ * then the rest.  One read(2) takes all the socket has (up to 16 KiB)
+ * and keeps what libtls did not ask for yet; a read that got less than
+ * it asked for emptied the socket, so the next one waits for epoll
+ * instead of failing with EAGAIN.  Three reads per command became one.
+ * A handshake step on a thread calls it too, while the loop keeps off
+ * the io (hs_busy).
+ */
+static ssize_t
+io_tls_recv(struct tls *t, void *buf, size_t len, void *arg)
+{
+	static __thread unsigned char	 ahead[SMTP_IO_READ_CHUNK];
+	struct smtp_io			*io = arg;
+	unsigned char			*dst;
+	size_t				 want;
+	ssize_t				 n;
+
+	if (io->rb_len > 0) {
+		n = len < io->rb_len ? len : io->rb_len;
+		memcpy(buf, io->rb + io->rb_off, n);
+		io->rb_off += n;
+		if ((io->rb_len -= n) == 0) {
+			free(io->rb);
+			io->rb = NULL;
+			io->rb_off = 0;
+		}
+		return n;
+	}
+	if (io->rd_drained)
+		return TLS_WANT_POLLIN;
+	if (len >= sizeof(ahead)) {
+		dst = buf;
+		want = len;
+	} else {
+		dst = ahead;
+		want = sizeof(ahead);
+	}
+	do {
+		n = read(io->fd, dst, want);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN) {
+		io->rd_drained = 1;
+		return TLS_WANT_POLLIN;
+	}
+	if (n <= 0)
+		return n;
+	if ((size_t)n < want)
+		io->rd_drained = 1;
+	if (dst == buf)
+		return n;
+	if ((size_t)n > len) {
+		/* Read from the socket and not kept would be lost: an error. */
+		if ((io->rb = malloc(n - len)) == NULL)
+			return -1;
+		memcpy(io->rb, ahead + len, n - len);
+		io->rb_off = 0;
+		io->rb_len = n - len;
+		n = len;
+	}
+	memcpy(buf, ahead, n);
+	return n;
+}
+
+static ssize_t
+io_tls_send(struct tls *t, const void *buf, size_t len, void *arg)
+{
+	struct smtp_io	*io = arg;
+	ssize_t		 n;
+
+	do {
+		n = write(io->fd, buf, len);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN)
+		return TLS_WANT_POLLOUT;
+	return n;
+}
+
 int
 smtp_io_starttls(struct smtp_io *io, struct tls *ctx)
 {
-	if (tls_accept_socket(ctx, &io->tls, io->fd) == -1) {
+	io->rd_drained = 0;
+	if (tls_accept_cbs(ctx, &io->tls, io_tls_recv, io_tls_send,
+	    io) == -1) {
 		io->error = tls_error(ctx);
 		return -1;
 	}
@@ -180,13 +312,13 @@ smtp_io_flush(struct smtp_io *io)
 
 	if ((io->state == IO_PLAIN || io->state == IO_TLS) &&
 	    evbuffer_get_length(io->out) > 0 && !io->wr_wants_in &&
-	    !io->write_armed) {
+	    !io->wr_blocked) {
 		what = io_write(io);
 		if (what & SMTP_IO_CLOSED)
 			io->state = IO_DEAD;
 		if (what) {
 			io->pending |= what;
-			event_active(&io->ev_write, EV_WRITE, 1);
+			io_soon(io, EV_WRITE);
 		}
 	}
 	io_update(io);
@@ -200,9 +332,17 @@ io_read(struct smtp_io *io)
 	int			 what = 0;
 
 	while (!io->paused && evbuffer_get_length(io->in) < SMTP_IO_IN_MAX) {
+		if (evbuffer_reserve_space(io->in, SMTP_IO_READ_CHUNK, &v,
+		    1) < 1) {
+			io->error = "out of memory";
+			return what | SMTP_IO_CLOSED;
+		}
 		if (io->state == IO_PLAIN) {
-			n = evbuffer_read(io->in, io->fd, SMTP_IO_READ_CHUNK);
+			/* Not evbuffer_read: it asks FIONREAD first. */
+			n = read(io->fd, v.iov_base, v.iov_len);
 			if (n > 0) {
+				v.iov_len = n;
+				evbuffer_commit_space(io->in, &v, 1);
 				what |= SMTP_IO_DATAIN;
 				if (n < SMTP_IO_READ_CHUNK)
 					break;
@@ -211,11 +351,6 @@ io_read(struct smtp_io *io)
 			if (n == -1 && (errno == EAGAIN || errno == EINTR))
 				break;
 			io->error = n == 0 ? NULL : strerror(errno);
-			return what | SMTP_IO_CLOSED;
-		}
-		if (evbuffer_reserve_space(io->in, SMTP_IO_READ_CHUNK, &v,
-		    1) < 1) {
-			io->error = "out of memory";
 			return what | SMTP_IO_CLOSED;
 		}
 		n = tls_read(io->tls, v.iov_base, v.iov_len);
@@ -245,13 +380,16 @@ io_write(struct smtp_io *io)
 	size_t		 len;
 	ssize_t		 n;
 
+	io->wr_blocked = 0;
 	while ((len = evbuffer_get_length(io->out)) > 0) {
 		if (io->state == IO_PLAIN) {
 			n = evbuffer_write(io->out, io->fd);
 			if (n >= 0)
 				continue;
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno == EAGAIN || errno == EINTR) {
+				io->wr_blocked = 1;
 				return 0;
+			}
 			io->error = strerror(errno);
 			return SMTP_IO_CLOSED;
 		}
@@ -267,8 +405,10 @@ io_write(struct smtp_io *io)
 			evbuffer_drain(io->out, n);
 			continue;
 		}
-		if (n == TLS_WANT_POLLOUT)
+		if (n == TLS_WANT_POLLOUT) {
+			io->wr_blocked = 1;
 			return 0;
+		}
 		if (n == TLS_WANT_POLLIN) {
 			io->wr_wants_in = 1;
 			return 0;
@@ -360,12 +500,37 @@ io_handshake_done(struct smtp_hsjob *job)
 	}
 }
 
+/*
+ * The socket is readable again: io_tls_recv may read.  Not while a
+ * thread has the handshake (the flag is the thread's then; the step
+ * that comes back wanting input has the event armed again).
+ */
+static void
+io_read_event(int fd, short ev, void *arg)
+{
+	struct smtp_io	*io = arg;
+
+	if (!io->hs_busy)
+		io->rd_drained = 0;
+	io_event(fd, ev, io);
+}
+
 static void
 io_event(int fd, short ev, void *arg)
 {
 	struct smtp_io	*io = arg;
 	int		 what = 0;
 
+	if ((ev & EV_READ) && !io->read_wanted) {
+		/* Disarmed lazily (see above): now it must go. */
+		if (io->read_armed) {
+			event_del(&io->ev_read);
+			io->read_armed = 0;
+		}
+		ev &= ~EV_READ;
+		if (ev == 0 && io->pending == 0)
+			return;
+	}
 	if (io->pending) {
 		/* What smtp_io_flush saw happen. */
 		what = io->pending;
@@ -376,6 +541,13 @@ io_event(int fd, short ev, void *arg)
 		}
 	}
 	if (io->state == IO_HANDSHAKE) {
+		if (io->hs_busy || !(ev & io->hs_want)) {
+			/* Not what the handshake waits for. */
+			io_update(io);
+			if (what)
+				io->cb(io, what, io->arg);
+			return;
+		}
 		if (smtp_hspool_threads() > 0 && what == 0 &&
 		    !io->hs_inline) {
 			/* No events until the step is back. */

@@ -43,9 +43,17 @@ struct smtp_io {
 	struct smtp_hsjob	 hs_job;
 	struct event		 ev_read;
 	struct event		 ev_write;
-	int			 read_armed;
+	struct event		 ev_soon;	/* readiness made up by hand */
+	short			 soon;		/* EV_READ, EV_WRITE for it */
+	int			 read_armed;	/* ev_read is in epoll */
+	int			 read_wanted;	/* and should be */
 	int			 pending;	/* events for the next callback */
 	int			 write_armed;
+	int			 wr_blocked;	/* the last write would block */
+	unsigned char		*rb;		/* read for libtls, not taken */
+	size_t			 rb_off;
+	size_t			 rb_len;
+	int			 rd_drained;	/* the last read emptied it */
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	smtp_io_cb		 cb;
@@ -53,6 +61,7 @@ struct smtp_io {
 	const char		*error;		/* why CLOSED */
 };
 
+/* The io starts paused: nothing is read before smtp_io_resume. */
 int	smtp_io_init(struct smtp_io *, struct event_base *, int, smtp_io_cb,
 	    void *);
 void	smtp_io_free(struct smtp_io *);

@@ -3,7 +3,6 @@
  * sandbox_base_rules (smtpd/sandbox.c).  Measured, not guessed: see
  * SENDGATE_STRACE in regress/integration/conftest.py and README.md.
  */
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <netinet/in.h>
 
@@ -14,9 +13,7 @@ const struct sandbox_rule smtp_sandbox_rules[] = {
 	/* sessions: accepting (the peer's address comes with it), TCP_NODELAY */
 	SANDBOX_ALLOW(accept4),
 	SANDBOX_ALLOW_IF(setsockopt, 1, SCMP_CMP_EQ, IPPROTO_TCP),
-	/* libevent's buffers: how much to read, scattered reads and writes */
-	SANDBOX_ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, FIONREAD),
-	SANDBOX_ALLOW(readv),
+	/* libevent's buffers: scattered writes (reads are plain read) */
 	SANDBOX_ALLOW(writev),
 	/*
 	 * Not seen in the suite (arc4random and OpenSSL seed before the
