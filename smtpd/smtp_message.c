@@ -75,26 +75,27 @@ smtp_message_reset(struct smtp_session *s)
 	s->write_errno = 0;
 	s->written = 0;
 	s->header_done = 0;
+	s->received_due = 0;
 	memset(&s->from, 0, sizeof(s->from));
 	memset(&s->mp, 0, sizeof(s->mp));
 	if (s->state >= S_MAIL && s->state <= S_BODY)
 		s->state = S_READY;
 }
 
-static void
-file_write(struct smtp_session *s, const void *buf, size_t len)
-{
-	const unsigned char	*p = buf;
-	ssize_t			 n;
+/*
+ * What one call of body_feed writes to the message file is gathered
+ * here and written at its end (or when full): a small message, its
+ * Received: and the fields added, goes in one write(2) instead of four.
+ * Empty whenever body_feed is not running, so sessions never share it.
+ */
+static unsigned char	file_buf[16 * 1024];
+static size_t		file_len;
 
-	if (len == 0)
-		return;
-	if (len >= 2)
-		memcpy(s->last, p + len - 2, 2);
-	else {
-		s->last[0] = s->last[1];
-		s->last[1] = p[0];
-	}
+static void
+file_out(struct smtp_session *s, const unsigned char *p, size_t len)
+{
+	ssize_t	n;
+
 	while (len > 0 && s->write_errno == 0) {
 		n = write(s->msgfd, p, len);
 		if (n == -1) {
@@ -106,6 +107,44 @@ file_write(struct smtp_session *s, const void *buf, size_t len)
 		p += n;
 		len -= n;
 		s->written += n;
+	}
+}
+
+static void
+file_flush(struct smtp_session *s)
+{
+	file_out(s, file_buf, file_len);
+	file_len = 0;
+}
+
+static void
+file_write(struct smtp_session *s, const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+	size_t			 n;
+
+	if (len == 0)
+		return;
+	if (len >= 2)
+		memcpy(s->last, p + len - 2, 2);
+	else {
+		s->last[0] = s->last[1];
+		s->last[1] = p[0];
+	}
+	if (file_len == 0 && len >= sizeof(file_buf)) {
+		file_out(s, p, len);
+		return;
+	}
+	while (len > 0) {
+		if (file_len == sizeof(file_buf))
+			file_flush(s);
+		n = sizeof(file_buf) - file_len;
+		if (n > len)
+			n = len;
+		memcpy(file_buf + file_len, p, n);
+		file_len += n;
+		p += n;
+		len -= n;
 	}
 }
 
@@ -203,7 +242,8 @@ body_begin(struct smtp_session *s)
 	}
 	smtp_data_init(s->data, s->size_max, s->bdat);
 	s->started = time(NULL);
-	write_received(s);
+	/* With the first bytes of the body, in the same write. */
+	s->received_due = 1;
 }
 
 void
@@ -348,8 +388,10 @@ body_end(struct smtp_session *s)
 		smtp_message_fail(s, v->code, v->enhanced, v->text);
 		return;
 	}
-	if (!s->header_done && s->data->fields > 0 && s->last[1] == '\n')
+	if (!s->header_done && s->data->fields > 0 && s->last[1] == '\n') {
 		write_missing_fields(s);	/* a message of header only */
+		file_flush(s);
+	}
 	if (s->write_errno != 0) {
 		if (s->write_errno == ENOSPC || s->write_errno == EDQUOT)
 			smtp_message_fail(s, 452, "4.3.1",
@@ -370,8 +412,24 @@ body_end(struct smtp_session *s)
  * BDAT chunk) through the framer into the message file.  Returns 1 when
  * the message (DATA) or the chunk (BDAT) is complete.
  */
+static int	body_feed_run(struct smtp_session *);
+
 static int
 body_feed(struct smtp_session *s)
+{
+	int	done;
+
+	if (s->received_due) {
+		s->received_due = 0;
+		write_received(s);
+	}
+	done = body_feed_run(s);
+	file_flush(s);
+	return done;
+}
+
+static int
+body_feed_run(struct smtp_session *s)
 {
 	struct evbuffer_iovec	 v[4];
 	size_t			 used, outlen, want;

@@ -107,6 +107,7 @@ struct smtp_session {
 	uint64_t		 written;
 	unsigned char		 last[2];	/* last octets written */
 	int			 header_done;	/* fields added at its end */
+	int			 received_due;	/* Received: not written yet */
 	struct smtp_data	*data;
 	time_t			 started;
 };
