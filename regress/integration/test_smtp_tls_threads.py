@@ -2,9 +2,11 @@
 exist and are confined like the process, many sessions handshaking at once
 on both listeners all get their mail queued, clients that break off in the
 middle of a handshake harm nobody, and with no threads the loop does the
-handshakes itself; a ClientHello in pieces; and no session tickets
-nobody could use."""
+handshakes itself; a ClientHello in pieces; TLS records in pieces and
+several records in one segment; and no session tickets nobody could
+use."""
 
+import base64
 import os
 import pwd
 import socket
@@ -12,7 +14,7 @@ import ssl
 import threading
 import time
 
-from submit import (client_hello, message, queued, sending_relay,
+from submit import (DOMAIN, client_hello, message, queued, sending_relay,
                     smtps_client, starttls_client, tls_context)
 
 
@@ -251,3 +253,113 @@ def test_stop_after_handshakes_many_times(relay_factory):
         assert relay.stop() == 0
         log = relay.logtext()
         assert "Sanitizer" not in log and "lost child" not in log, log
+
+
+class RawTLS:
+    """A TLS 1.3 client on implicit TLS that decides how its records go
+    onto the wire: each write() is one TLS record, send() puts what was
+    written so far on the socket in one piece or octet by octet."""
+
+    def __init__(self, port):
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = tls_context().wrap_bio(self.inc, self.out)
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=10)
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.send()
+                self._recv()
+        self.send()
+        self.buf = b""
+
+    def _recv(self):
+        data = self.sock.recv(65536)
+        assert data, "connection closed"
+        self.inc.write(data)
+
+    def write(self, data):
+        self.obj.write(data)
+
+    def send(self, octets=False, pause=0.002):
+        wire = self.out.read()
+        if not octets:
+            self.sock.sendall(wire)
+            return
+        for i in range(len(wire)):
+            self.sock.sendall(wire[i:i + 1])
+            time.sleep(pause)
+
+    def reply(self):
+        """One reply's lines (multi-line replies joined by LF)."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                try:
+                    self.buf += self.obj.read(65536)
+                except ssl.SSLWantReadError:
+                    self._recv()
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            lines.append(line.decode())
+            if line[3:4] != b"-":
+                return "\n".join(lines)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_records_in_pieces_and_records_together(relay_factory):
+    """smtp reads ahead of libtls (smtp_io.c, io_tls_recv): a record whose
+    octets come one by one, and several records in one segment (what is
+    read past the record libtls asked for is kept for its next read), give
+    the same session as one record per segment."""
+    relay, user, password = sending_relay(relay_factory,
+                                          "smtp tls-threads 2\n")
+    c = RawTLS(relay.ports[1])
+    try:
+        assert c.reply().startswith("220 ")
+        c.write(b"EHLO client.test\r\n")
+        c.send(octets=True)
+        assert c.reply().endswith("250 ENHANCEDSTATUSCODES")
+        plain = base64.b64encode(f"\0{user}\0{password}".encode())
+        c.write(b"AUTH PLAIN " + plain + b"\r\n")
+        c.send()
+        assert c.reply().startswith("235 ")
+        # Three records, one segment: the replies in order.
+        c.write(f"MAIL FROM:<app@{DOMAIN}>\r\n".encode())
+        c.write(b"RCPT TO:<someone@example.net>\r\n")
+        c.write(b"DATA\r\n")
+        c.send()
+        assert c.reply().startswith("250 2.1.0")
+        assert c.reply().startswith("250 2.1.5")
+        assert c.reply().startswith("354 ")
+        # The body in 40 records (the last a large one), octet by octet
+        # for the first ten, then all the rest in one segment.
+        lines = [f"line {i}\r\n".encode() for i in range(39)]
+        body = message(subject="records", body="".join(
+            x.decode() for x in lines) + "x" * 900 + "\r\n")
+        cut = [body[i:i + 7] for i in range(0, 70, 7)]
+        for piece in cut:
+            c.write(piece)
+        c.send(octets=True, pause=0.001)
+        rest = body[70:]
+        for i in range(0, len(rest), 40):
+            c.write(rest[i:i + 40])
+        c.write(b".\r\n")
+        c.send()
+        r = c.reply()
+        assert r.startswith("250 2.0.0 Ok: queued as "), r
+        qid = r.rsplit(" ", 1)[1]
+        c.write(b"QUIT\r\n")
+        c.send()
+        assert c.reply().startswith("221 ")
+    finally:
+        c.close()
+    msgs = queued(relay)
+    assert qid in msgs
+    stored = msgs[qid][1]
+    assert stored.startswith(b"Received: from client.test ")
+    assert stored.endswith(body.split(b"\r\n\r\n", 1)[1])
+    assert b"Subject: records\r\n" in stored
