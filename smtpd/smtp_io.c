@@ -16,6 +16,8 @@
  * paused session would spin the loop).  Mostly the session wants to read
  * again before that.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -163,6 +165,7 @@ smtp_io_free(struct smtp_io *io)
 	}
 	if (io->tls != NULL) {
 		/* No waiting for the peer's close_notify. */
+		io->last = 0;
 		(void)tls_close(io->tls);
 		tls_free(io->tls);
 		io->tls = NULL;
@@ -243,6 +246,11 @@ io_tls_recv(struct tls *t, void *buf, size_t len, void *arg)
 	return n;
 }
 
+/*
+ * The last reply (a 221, a 421) is sent with MSG_MORE: the kernel holds
+ * it until the close_notify, sent without, and both leave in one
+ * segment; close() would push it anyway.
+ */
 static ssize_t
 io_tls_send(struct tls *t, const void *buf, size_t len, void *arg)
 {
@@ -250,7 +258,7 @@ io_tls_send(struct tls *t, const void *buf, size_t len, void *arg)
 	ssize_t		 n;
 
 	do {
-		n = write(io->fd, buf, len);
+		n = send(io->fd, buf, len, io->last ? MSG_MORE : 0);
 	} while (n == -1 && errno == EINTR);
 	if (n == -1 && errno == EAGAIN)
 		return TLS_WANT_POLLOUT;
@@ -277,6 +285,12 @@ smtp_io_starttls(struct smtp_io *io, struct tls *ctx)
 	io->hs_inline = 0;
 	io_update(io);
 	return 0;
+}
+
+void
+smtp_io_last(struct smtp_io *io)
+{
+	io->last = 1;
 }
 
 int

@@ -54,6 +54,7 @@ struct smtp_io {
 	size_t			 rb_off;
 	size_t			 rb_len;
 	int			 rd_drained;	/* the last read emptied it */
+	int			 last;		/* smtp_io_last was called */
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	smtp_io_cb		 cb;
@@ -75,6 +76,12 @@ void	smtp_io_resume(struct smtp_io *);
 
 /* Schedule the output buffer to be written. */
 void	smtp_io_flush(struct smtp_io *);
+
+/*
+ * The output queued now is the last: under TLS it leaves in one segment
+ * with the close_notify that smtp_io_free sends.
+ */
+void	smtp_io_last(struct smtp_io *);
 
 /* 1 once a TLS session is up. */
 int	smtp_io_tls(const struct smtp_io *);

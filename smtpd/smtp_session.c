@@ -151,6 +151,7 @@ session_close(struct smtp_session *s, const char *why)
 		evtimer_add(&s->timer, &tv);
 		return;
 	}
+	smtp_io_last(&s->io);
 	smtp_io_flush(&s->io);
 	/* A client that never reads must not keep the session (D3). */
 	evtimer_add(&s->timer, &tv);
