@@ -133,8 +133,13 @@ hspool_wakeup(int fd, short ev, void *arg)
 	struct smtp_hsjob	*job;
 	char			 buf[64];
 
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
+	/*
+	 * One read: a byte is written only while the flag below is clear,
+	 * so there are never many; if any are left, the event fires again.
+	 */
+	if (read(fd, buf, sizeof(buf)) == -1 && errno != EAGAIN &&
+	    errno != EINTR)
+		fatal("hspool: read");
 	hspool_lock();
 	hspool_signalled = 0;
 	for (;;) {
