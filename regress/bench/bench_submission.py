@@ -469,8 +469,13 @@ def settle(seconds, ncpu, quiet_pct=15):
     """Before a measured run: wait (at most seconds) for a second in which
     the machine is at most quiet_pct busy, so that the previous run's tail
     (Postfix discarding what it accepted) or other work on a shared
-    machine is not measured.  The busy share of the last second."""
+    machine is not measured.  The busy share of the last second.
+    First, sync: a Postfix run leaves up to ~2 MB of dirty metadata (its
+    queue files come and go), and sendgated's queue syncs the whole file
+    system (syncfs) where Postfix syncs its own files only, so the next
+    sendgated run would write Postfix's leftovers."""
     end = time.monotonic() + seconds
+    os.sync()
     while True:
         b0 = machine_busy()
         time.sleep(1.0)
