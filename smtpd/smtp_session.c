@@ -193,11 +193,12 @@ client_name(struct smtp_session *s)
 }
 
 /*
- * Is the client's address one of a connector's source networks?  The
- * question goes out with the greeting and is answered long before the
- * client gets to MAIL; only a command that needs to know (MAIL, RCPT,
- * DATA, BDAT) waits for it (see session_process).  lka answers in order,
- * so this answer comes before that of any later AUTH.
+ * Is the client's address one of a connector's source networks?  Asked
+ * once, by the first command that needs a connector (MAIL, RCPT, DATA,
+ * BDAT) in a session that has none: a client that authenticates never
+ * costs lka the question.  That command waits for the answer (see
+ * session_process); so does every other command, so no AUTH answer can
+ * be outstanding with it.
  */
 static void
 ask_addr(struct smtp_session *s)
@@ -209,6 +210,7 @@ ask_addr(struct smtp_session *s)
 	m_add_sockaddr(&m, (struct sockaddr *)&s->ss);
 	mproc_send(child_peer(PROC_LKA), IMSG_SMTP_ADDR_CHECK, 0, -1, &m);
 	s->addr_pending = 1;
+	s->addr_asked = 1;
 }
 
 static void greet(struct smtp_session *);
@@ -252,7 +254,6 @@ smtp_session_new(int fd, const struct sockaddr *sa, socklen_t salen,
 		timer_set(s, params->timeout_handshake);
 		return 0;
 	}
-	ask_addr(s);
 	greet(s);
 	return 0;
 }
@@ -282,7 +283,6 @@ tls_ready(struct smtp_session *s)
 	    tls_conn_cipher(t), s->addr, hash ? " client certificate " : "",
 	    hash ? hash : "");
 	if (s->wait == W_TLS) {
-		ask_addr(s);
 		greet(s);
 		return;
 	}
@@ -856,6 +856,9 @@ session_process(struct smtp_session *s)
 			smtp_message_input(s);
 			continue;
 		}
+		if (!s->addr_asked && s->connector == 0 && !s->in_auth &&
+		    needs_sender(s))
+			ask_addr(s);
 		if (s->addr_pending && !s->in_auth && needs_sender(s)) {
 			s->wait = W_ADDR;
 			break;

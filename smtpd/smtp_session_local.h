@@ -78,6 +78,7 @@ struct smtp_session {
 	struct smtp_auth	 auth;
 	int			 in_auth;	/* an AUTH exchange is open */
 	int			 addr_pending;	/* lka: connector by address */
+	int			 addr_asked;	/* ask_addr was called */
 
 	/* Who sends, once authenticated. */
 	int64_t			 connector;	/* 0: nobody yet */
