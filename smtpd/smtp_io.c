@@ -353,7 +353,7 @@ io_read(struct smtp_io *io)
 		}
 		if (io->state == IO_PLAIN) {
 			/* Not evbuffer_read: it asks FIONREAD first. */
-			n = read(io->fd, v.iov_base, v.iov_len);
+			n = read(io->fd, v.iov_base, SMTP_IO_READ_CHUNK);
 			if (n > 0) {
 				v.iov_len = n;
 				evbuffer_commit_space(io->in, &v, 1);
