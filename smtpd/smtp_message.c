@@ -131,7 +131,9 @@ file_write(struct smtp_session *s, const void *buf, size_t len)
 		s->last[0] = s->last[1];
 		s->last[1] = p[0];
 	}
-	if (file_len == 0 && len >= sizeof(file_buf)) {
+	if (len >= sizeof(file_buf)) {
+		/* A large piece: no copy. */
+		file_flush(s);
 		file_out(s, p, len);
 		return;
 	}
@@ -407,13 +409,13 @@ body_end(struct smtp_session *s)
 	check_from(s);
 }
 
+static int	body_feed_run(struct smtp_session *);
+
 /*
  * Feed body bytes from the input buffer (at most limit of them for a
  * BDAT chunk) through the framer into the message file.  Returns 1 when
  * the message (DATA) or the chunk (BDAT) is complete.
  */
-static int	body_feed_run(struct smtp_session *);
-
 static int
 body_feed(struct smtp_session *s)
 {

@@ -33,6 +33,30 @@ def test_starttls_auth_plain_message_is_queued(relay_factory):
     assert password.encode() not in msg and password.encode() not in env
 
 
+def test_large_message_is_stored_octet_for_octet(relay_factory):
+    """smtp gathers what it writes to the message file (smtp_message.c,
+    file_write): 3 MB in pieces smaller and larger than its 16 KiB
+    buffer, lines with leading dots; the stored body must be the sent
+    one, and Received: first."""
+    relay, user, password = sending_relay(relay_factory)
+    lines = []
+    for i in range(6000):
+        n = (i * 37) % 990
+        lines.append((("." if i % 7 == 0 else "") + f"{i:05d} " +
+                      "abcdefghij" * (n // 10)).encode())
+    body = b"\r\n".join(lines) + b"\r\n"
+    c = starttls_client(relay)
+    c.login(user, password)
+    assert len(body) > 1024 * 1024
+    assert c.sendmail(f"app@{DOMAIN}", ["someone@example.net"],
+                      message(body=body.decode())) == {}
+    c.quit()
+    (qid,) = queued(relay)
+    msg = queued(relay)[qid][1]
+    assert msg.startswith(b"Received: from client.test ")
+    assert msg.endswith(b"\r\n\r\n" + body)
+
+
 def test_smtps_auth_login_message_is_queued(relay_factory):
     relay, user, password = sending_relay(relay_factory)
     c = smtps_client(relay)
