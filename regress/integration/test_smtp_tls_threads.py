@@ -133,47 +133,74 @@ def test_clients_breaking_off_mid_handshake(relay_factory):
     assert len(subjects(relay)) == 7
 
 
-def handshake_in_pieces(port, pieces, tls12=False):
-    """A TLS client over a raw socket whose ClientHello goes out in
-    `pieces` writes with pauses between (each one a handshake step of the
-    server that ends wanting more); then the rest of the handshake and
-    the banner.  Returns the SSLObject's version and the banner."""
-    ctx = tls_context()
-    if tls12:
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(inc, out)
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+class RawTLS:
+    """A TLS client on implicit TLS that decides how its records go onto
+    the wire: its ClientHello in `pieces` writes with pauses between
+    (each one a handshake step of the server that ends wanting more);
+    after the handshake each write() is one TLS record, send() puts what
+    was written so far on the socket in one piece or octet by octet."""
+
+    def __init__(self, port, pieces=1, tls12=False):
+        ctx = tls_context()
+        if tls12:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out)
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=10)
         try:
-            obj.do_handshake()
+            self.obj.do_handshake()
         except ssl.SSLWantReadError:
             pass
-        hello = out.read()
+        hello = self.out.read()
         step = -(-len(hello) // pieces)
         for i in range(0, len(hello), step):
-            s.sendall(hello[i:i + step])
-            time.sleep(0.2)
+            self.sock.sendall(hello[i:i + step])
+            if pieces > 1:
+                time.sleep(0.2)
         while True:
             try:
-                obj.do_handshake()
+                self.obj.do_handshake()
                 break
             except ssl.SSLWantReadError:
-                if out.pending:
-                    s.sendall(out.read())
-                data = s.recv(65536)
-                assert data, "closed during the handshake"
-                inc.write(data)
-        if out.pending:
-            s.sendall(out.read())
-        banner = b""
-        while not banner.endswith(b"\r\n"):
-            try:
-                banner += obj.read(1024)
-            except ssl.SSLWantReadError:
-                data = s.recv(65536)
-                assert data, "closed before the banner"
-                inc.write(data)
-        return obj.version(), banner
+                self.send()
+                self._recv()
+        self.send()
+        self.buf = b""
+
+    def _recv(self):
+        data = self.sock.recv(65536)
+        assert data, "connection closed"
+        self.inc.write(data)
+
+    def write(self, data):
+        self.obj.write(data)
+
+    def send(self, octets=False, pause=0.002):
+        wire = self.out.read()
+        if not octets:
+            self.sock.sendall(wire)
+            return
+        for i in range(len(wire)):
+            self.sock.sendall(wire[i:i + 1])
+            time.sleep(pause)
+
+    def reply(self):
+        """One reply's lines (multi-line replies joined by LF)."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                try:
+                    self.buf += self.obj.read(65536)
+                except ssl.SSLWantReadError:
+                    self._recv()
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            lines.append(line.decode())
+            if line[3:4] != b"-":
+                return "\n".join(lines)
+
+    def close(self):
+        self.sock.close()
 
 
 def test_handshake_steps_after_a_split_client_hello(relay_factory):
@@ -185,10 +212,13 @@ def test_handshake_steps_after_a_split_client_hello(relay_factory):
                                           "smtp tls-threads 2\n")
     for tls12 in (False, True):
         for pieces in (1, 3):
-            version, banner = handshake_in_pieces(relay.ports[1], pieces,
-                                                  tls12)
-            assert version == ("TLSv1.2" if tls12 else "TLSv1.3")
-            assert banner.startswith(b"220 ")
+            c = RawTLS(relay.ports[1], pieces, tls12)
+            try:
+                assert c.obj.version() == ("TLSv1.2" if tls12 else
+                                           "TLSv1.3")
+                assert c.reply().startswith("220 ")
+            finally:
+                c.close()
     send_one(relay, user, password, 0, implicit=True)
     assert subjects(relay) == [b"parallel 0"]
 
@@ -253,61 +283,6 @@ def test_stop_after_handshakes_many_times(relay_factory):
         assert relay.stop() == 0
         log = relay.logtext()
         assert "Sanitizer" not in log and "lost child" not in log, log
-
-
-class RawTLS:
-    """A TLS 1.3 client on implicit TLS that decides how its records go
-    onto the wire: each write() is one TLS record, send() puts what was
-    written so far on the socket in one piece or octet by octet."""
-
-    def __init__(self, port):
-        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.obj = tls_context().wrap_bio(self.inc, self.out)
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=10)
-        while True:
-            try:
-                self.obj.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                self.send()
-                self._recv()
-        self.send()
-        self.buf = b""
-
-    def _recv(self):
-        data = self.sock.recv(65536)
-        assert data, "connection closed"
-        self.inc.write(data)
-
-    def write(self, data):
-        self.obj.write(data)
-
-    def send(self, octets=False, pause=0.002):
-        wire = self.out.read()
-        if not octets:
-            self.sock.sendall(wire)
-            return
-        for i in range(len(wire)):
-            self.sock.sendall(wire[i:i + 1])
-            time.sleep(pause)
-
-    def reply(self):
-        """One reply's lines (multi-line replies joined by LF)."""
-        lines = []
-        while True:
-            while b"\r\n" not in self.buf:
-                try:
-                    self.buf += self.obj.read(65536)
-                except ssl.SSLWantReadError:
-                    self._recv()
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            lines.append(line.decode())
-            if line[3:4] != b"-":
-                return "\n".join(lines)
-
-    def close(self):
-        self.sock.close()
 
 
 def test_records_in_pieces_and_records_together(relay_factory):
