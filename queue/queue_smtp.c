@@ -32,9 +32,11 @@ struct queue_msg {
 	TAILQ_ENTRY(queue_msg)	 entry;
 	TAILQ_ENTRY(queue_msg)	 batch;		/* while committing */
 	char			 id[ENVELOPE_ID_LEN + 1];
-	int			 rfd;		/* read-only, for commit */
+	int			 rfd;		/* the queue's copy, for commit */
 	int			 has_env;
+	int			 envfile;	/* envelope not an attribute */
 	int			 committing;
+	uint64_t		 awaited;	/* by this batch (number) */
 	uint64_t		 reqid;
 	uint64_t		 size;
 	struct mproc		*peer;
@@ -46,14 +48,23 @@ static TAILQ_HEAD(, queue_msg)	queue_msgs =
 static size_t			queue_nmsgs;
 
 /*
- * Group commit: the COMMITs that arrive together (in one read from smtp,
- * or while the previous batch was syncing) are made durable together,
- * with two syncs for the whole batch (see queue_store_sync).
+ * Group commit: the COMMITs that arrive together are made durable
+ * together, with two syncs for the whole batch (see queue_store_sync).
+ * A batch waits for the messages whose DATA or BDAT had begun when its
+ * first COMMIT came (their COMMIT, or ROLLBACK, is usually a round trip
+ * away), at most QUEUE_BATCH_WAIT_US; with none, it starts at once, so a
+ * lone message never waits.  PostgreSQL's commit_delay with
+ * commit_siblings, in spirit.  Those that come while a batch syncs make
+ * the next one.
  */
+#define QUEUE_BATCH_WAIT_US	2000
+
 static TAILQ_HEAD(, queue_msg)	queue_batch =
     TAILQ_HEAD_INITIALIZER(queue_batch);
 static struct event		queue_batch_ev;
 static int			queue_batch_armed;
+static uint64_t			queue_batch_no;		/* of the armed one */
+static size_t			queue_batch_waits;	/* messages awaited */
 
 static struct queue_msg *
 queue_msg_find(const char *id)
@@ -222,6 +233,42 @@ bad:
 	mproc_malformed(p, im, &m);
 }
 
+/* A first COMMIT: the batch waits for the messages in their DATA. */
+static void
+queue_batch_arm(void)
+{
+	struct queue_msg	*q;
+	struct timeval		 tv = { 0, QUEUE_BATCH_WAIT_US };
+
+	queue_batch_armed = 1;
+	queue_batch_no++;
+	queue_batch_waits = 0;
+	TAILQ_FOREACH(q, &queue_msgs, entry)
+		if (!q->committing) {
+			q->awaited = queue_batch_no;
+			queue_batch_waits++;
+		}
+	if (queue_batch_waits > 0)
+		evtimer_add(&queue_batch_ev, &tv);
+	else {
+		/* Runs once the messages already read are handled. */
+		event_active(&queue_batch_ev, EV_TIMEOUT, 1);
+	}
+}
+
+/* q, awaited or not, commits or is rolled back: maybe the last one. */
+static void
+queue_batch_arrived(struct queue_msg *q)
+{
+	if (!queue_batch_armed || q->awaited != queue_batch_no)
+		return;
+	q->awaited = 0;
+	if (--queue_batch_waits == 0) {
+		event_del(&queue_batch_ev);
+		event_active(&queue_batch_ev, EV_TIMEOUT, 1);
+	}
+}
+
 static void
 queue_commit(struct mproc *p, struct imsg *im)
 {
@@ -244,11 +291,10 @@ queue_commit(struct mproc *p, struct imsg *im)
 	q->size = size;
 	q->peer = p;
 	TAILQ_INSERT_TAIL(&queue_batch, q, batch);
-	if (!queue_batch_armed) {
-		/* Runs once the messages already read are handled. */
-		event_active(&queue_batch_ev, EV_TIMEOUT, 1);
-		queue_batch_armed = 1;
-	}
+	if (!queue_batch_armed)
+		queue_batch_arm();
+	else
+		queue_batch_arrived(q);
 }
 
 static void
@@ -281,12 +327,16 @@ queue_batch_run(int fd, short ev, void *arg)
 {
 	struct queue_msg	*q, *next;
 	const char		*why;
+	size_t			 n = 0;
 	int			 code;
 
 	queue_batch_armed = 0;
+	TAILQ_FOREACH(q, &queue_batch, batch)
+		n++;
+	log_debug("queue: %zu message%s in one commit", n, n == 1 ? "" : "s");
 	TAILQ_FOREACH_SAFE(q, &queue_batch, batch, next) {
 		code = queue_store_prepare(q->id, q->rfd, &q->env, q->size,
-		    &why);
+		    &q->envfile, &why);
 		q->rfd = -1;
 		if (code != 250)
 			queue_answer(q, code, why);
@@ -295,7 +345,8 @@ queue_batch_run(int fd, short ev, void *arg)
 		return;
 	if ((code = queue_store_sync(&why)) == 250) {
 		TAILQ_FOREACH_SAFE(q, &queue_batch, batch, next)
-			if ((code = queue_store_publish(q->id, &why)) != 250)
+			if ((code = queue_store_publish(q->id, q->envfile,
+			    &why)) != 250)
 				queue_answer(q, code, why);
 		if (TAILQ_EMPTY(&queue_batch))
 			return;
@@ -334,6 +385,7 @@ queue_rollback(struct mproc *p, struct imsg *im)
 	}
 	if ((q = queue_msg_find(id)) == NULL || q->committing)
 		return;
+	queue_batch_arrived(q);
 	queue_store_rollback(q->id, q->rfd);
 	log_debug("queue: %s: rolled back", q->id);
 	queue_msg_free(q);

@@ -546,13 +546,18 @@ store_newid(char *id)
 	for (i = 0; i < ENVELOPE_ID_LEN; i++)
 		id[i] = hex[(r[i / 8] >> (i % 8 * 4)) & 0xf];
 	id[ENVELOPE_ID_LEN] = '\0';
+	/*
+	 * Two lookups, not four: a queued message always has its body,
+	 * queue/<id>.msg (its .env, if any, goes before the body when it is
+	 * removed), and an incoming .env always has its body incoming/<id>,
+	 * which the caller creates with O_EXCL.  corrupt/ keeps ids of its
+	 * own that recovery could otherwise mix up.
+	 */
 	store_name(name, id, ".msg");
 	if (store_exists(store.queue, name))
 		return -1;
 	store_name(name, id, ".env");
-	if (store_exists(store.queue, name) ||
-	    store_exists(store.corrupt, name) ||
-	    store_exists(store.incoming, name))
+	if (store_exists(store.corrupt, name))
 		return -1;
 	return 0;
 }
@@ -577,9 +582,10 @@ queue_store_create(char *id, int *wfd, int *rfd, const char **text)
 		log_warn("queue: create %s/%s", DIR_INCOMING, id);
 		return store_errcode(errno, text);
 	}
-	if ((*rfd = openat(store.incoming, id, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
-		log_warn("queue: open %s/%s", DIR_INCOMING, id);
+	/* The queue's own descriptor (fstat, the envelope attribute): a
+	 * copy, not a second open, which would look the name up again. */
+	if ((*rfd = fcntl(*wfd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_warn("queue: dup %s/%s", DIR_INCOMING, id);
 		code = store_errcode(errno, text);
 		close(*wfd);
 		store_unlink(store.incoming, id);
@@ -624,7 +630,8 @@ store_write_all(int fd, const uint8_t *p, size_t len)
  * incoming/<name>, e encoded, a new file: the batch's syncfs makes it
  * durable, or with dosync its own fsync (an update of one envelope).
  * With bodyfd (not -1), the envelope becomes the attribute of that body
- * file instead when it fits and the file system has them.
+ * file instead when it fits and the file system has them.  0 for an
+ * attribute, 1 for a file, -1 with errno.
  */
 static int
 store_write_env(const char *name, const struct envelope *e, int dosync,
@@ -665,16 +672,17 @@ store_write_env(const char *name, const struct envelope *e, int dosync,
 		return -1;
 	}
 	free(buf);
-	return close(fd);
+	return close(fd) == -1 ? -1 : 1;
 }
 
 int
 queue_store_prepare(const char *id, int rfd, struct envelope *e,
-    uint64_t size, const char **text)
+    uint64_t size, int *envfile, const char **text)
 {
 	struct stat	 st;
 	char		 env[NAME_MAX_LEN + 1];
 	const char	*step;
+	int		 where;
 
 	store_name(env, id, ".env");
 	step = "fstat";
@@ -690,8 +698,9 @@ queue_store_prepare(const char *id, int rfd, struct envelope *e,
 	strlcpy(e->id, id, sizeof(e->id));
 	e->size = size;
 	step = "envelope";
-	if (store_write_env(env, e, 0, rfd) == -1)
+	if ((where = store_write_env(env, e, 0, rfd)) == -1)
 		goto fail;
+	*envfile = where;
 	close(rfd);
 	*text = "";
 	return 250;
@@ -728,7 +737,7 @@ queue_store_sync(const char **text)
  * with it (an attribute of the body).
  */
 int
-queue_store_publish(const char *id, const char **text)
+queue_store_publish(const char *id, int envfile, const char **text)
 {
 	char		 env[NAME_MAX_LEN + 1], msg[NAME_MAX_LEN + 1];
 	const char	*step;
@@ -741,8 +750,7 @@ queue_store_publish(const char *id, const char **text)
 	/* No envelope file: prepare made it the body's attribute, and the
 	 * body's arrival was the commit. */
 	step = "rename envelope";
-	if (renameat(store.incoming, env, store.queue, env) == -1 &&
-	    errno != ENOENT)
+	if (envfile && renameat(store.incoming, env, store.queue, env) == -1)
 		goto fail;
 	*text = "";
 	return 250;
@@ -762,12 +770,13 @@ int
 queue_store_commit(const char *id, int rfd, struct envelope *e,
     uint64_t size, const char **text)
 {
-	int	code;
+	int	code, envfile;
 
-	if ((code = queue_store_prepare(id, rfd, e, size, text)) != 250)
+	if ((code = queue_store_prepare(id, rfd, e, size, &envfile,
+	    text)) != 250)
 		return code;
 	if ((code = queue_store_sync(text)) != 250 ||
-	    (code = queue_store_publish(id, text)) != 250 ||
+	    (code = queue_store_publish(id, envfile, text)) != 250 ||
 	    (code = queue_store_sync(text)) != 250) {
 		store_remove(id);
 		return code;

@@ -40,9 +40,9 @@ void	queue_store_close(void);
 
 /*
  * A new message: incoming/<id>, mode 0600.  On 0, id (ENVELOPE_ID_LEN+1
- * bytes) is set, *wfd is the write-only fd for smtp and *rfd a read-only
- * fd the caller keeps for commit or rollback.  Opened before any byte is
- * written, *rfd is the fd that sees every writeback error of the body.
+ * bytes) is set, *wfd is the write-only fd for smtp and *rfd a copy of
+ * it (same open file) the caller keeps for commit or rollback.  Opened
+ * before any byte is written, it sees every writeback error of the body.
  * Otherwise returns 451 or 452 (storage below the reserve).
  */
 int	queue_store_create(char *, int *, int *, const char **);
@@ -50,18 +50,19 @@ int	queue_store_create(char *, int *, int *, const char **);
 /*
  * A commit in four steps, so that a batch of messages shares the syncs:
  * prepare each (the body must hold size octets; the envelope becomes the
- * body's attribute, or is written to incoming/<id>.env; e->id and
- * e->size are set; rfd is closed), sync, publish each (rename body, then
- * any envelope file, into queue/), sync again.
+ * body's attribute, or is written to incoming/<id>.env: *envfile 0 or
+ * 1; e->id and e->size are set; rfd is closed), sync, publish each
+ * (rename body, then the envelope file if envfile, into queue/), sync
+ * again.
  * Only after the second sync is a message durable.  Each returns 250, or
  * 451, 452 (no space), 552 (too big) with *text set; prepare and publish
  * remove the message's files on failure, and after a failed sync the
  * caller discards every message of the batch.
  */
 int	queue_store_prepare(const char *, int, struct envelope *, uint64_t,
-	    const char **);
+	    int *, const char **);
 int	queue_store_sync(const char **);
-int	queue_store_publish(const char *, const char **);
+int	queue_store_publish(const char *, int, const char **);
 void	queue_store_discard(const char *);
 
 /* The four steps for one message. */

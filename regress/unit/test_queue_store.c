@@ -235,7 +235,11 @@ test_commit_and_list(void **state)
 	snprintf(path, sizeof(path), "incoming/%s", id);
 	assert_int_equal(mode_of(path), 0600);
 	assert_int_equal(fcntl(wfd, F_GETFL) & O_ACCMODE, O_WRONLY);
-	assert_int_equal(fcntl(rfd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	/* The queue's fd is a copy of smtp's (one open file, one offset),
+	 * close-on-exec. */
+	assert_int_equal(write(wfd, "abc", 3), 3);
+	assert_int_equal(lseek(rfd, 0, SEEK_CUR), 3);
+	assert_int_equal(fcntl(rfd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	close(wfd);
 	queue_store_rollback(id, rfd);
 
