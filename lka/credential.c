@@ -32,7 +32,11 @@ credential_random(void *buf, size_t len)
 
 /*
  * A fresh password: base64url without padding, so it survives every SMTP
- * client's configuration dialog and needs no quoting anywhere.
+ * client's configuration dialog and needs no quoting anywhere.  Never
+ * with a '-' first: command-line tools (swaks --auth-password, and
+ * anything built on getopt) take such an argument for an option.  Drawn
+ * again rather than patched, so every allowed password stays equally
+ * likely (one draw in 64 is redrawn; 191.9 bits remain).
  */
 int
 credential_generate(char *out, size_t outlen)
@@ -40,13 +44,15 @@ credential_generate(char *out, size_t outlen)
 	static const char	 b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	uint8_t			 raw[CREDENTIAL_SECRET_BYTES];
-	size_t			 i, o = 0;
+	size_t			 i, o;
 	uint32_t		 v;
 
 	if (outlen < CREDENTIAL_PASSWORD_LEN + 1)
 		return -1;
+again:
 	if (credential_random(raw, sizeof(raw)) == -1)
 		return -1;
+	o = 0;
 	for (i = 0; i < sizeof(raw); i += 3) {
 		v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 |
 		    raw[i + 2];
@@ -57,6 +63,8 @@ credential_generate(char *out, size_t outlen)
 	}
 	out[o] = '\0';
 	OPENSSL_cleanse(raw, sizeof(raw));
+	if (out[0] == '-')
+		goto again;
 	return 0;
 }
 
