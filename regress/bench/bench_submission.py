@@ -1032,7 +1032,12 @@ def add_peer_options(p):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("build", nargs="?", default="build")
-    add_load_options(p)
+    # Fifteen runs per peer, not three: the ratio of one interleaved
+    # pair of runs scatters by about 13 % on this machine (sd of its
+    # logarithm 0.13 over 140 pairs), so with a ratio of 2.2 the median
+    # of three fell under 2.0 in one invocation in eight, the median of
+    # fifteen about one in a hundred (README).  It costs about 90 s.
+    add_load_options(p, reps=15)
     p.add_argument("--idle", type=int, default=1000,
                    help="idle sessions for sendgated's memory (1000; 0: "
                         "skip)")
