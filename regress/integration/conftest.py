@@ -57,9 +57,24 @@ def wait_for(predicate, timeout=10):
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n):
+    """n distinct free ports: all n sockets stay bound until each has its
+    port.  Two free_port() calls in a row can get the same port back (the
+    first socket is closed by then), and a relay with both listeners on
+    one port refuses its configuration ("duplicate listener")."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return tuple(s.getsockname()[1] for s in socks)
+    finally:
+        for s in socks:
+            s.close()
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +98,7 @@ class Relay:
         self.socket = str(base / "sendgated.sock")
         self.conf = str(base / "sendgated.conf")
         self.log = str(base / "sendgated.log")
-        self.ports = (free_port(), free_port())
+        self.ports = free_ports(2)
         self.proc = None
         self.dirs = {
             "queue": str(base / "spool"),
@@ -130,7 +145,7 @@ listen on 127.0.0.1 port {self.ports[1]} smtps pki relay
             self.start_once(wait, args)
             if not wait or not self.port_was_taken(logsize):
                 break
-            self.ports = (free_port(), free_port())
+            self.ports = free_ports(2)
         if wait:
             self.wait_ready()
         return self
