@@ -1036,7 +1036,8 @@ def parse_args():
     # pair of runs scatters by about 13 % on this machine (sd of its
     # logarithm 0.13 over 140 pairs), so with a ratio of 2.2 the median
     # of three fell under 2.0 in one invocation in eight, the median of
-    # fifteen about one in a hundred (README).  It costs about 90 s.
+    # fifteen about one in a hundred (README).  It costs about 100 s
+    # more: a default invocation takes some 2.5 minutes.
     add_load_options(p, reps=15)
     p.add_argument("--idle", type=int, default=1000,
                    help="idle sessions for sendgated's memory (1000; 0: "
